@@ -1,0 +1,371 @@
+//! extract: who says what. A [`Document`] becomes a [`Script`]: scenes of
+//! utterances (speaker, text, confidence, span in the original) and the cast.
+
+pub mod cast;
+mod novel;
+mod screenplay;
+mod script;
+mod subs;
+
+use crate::ingest::{Document, SourceFormat};
+use serde::Serialize;
+use std::ops::Range;
+
+pub use cast::{AliasSuggestion, Cast, CastHint, CastMember};
+
+/// How the source is laid out, which decides how speakers are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// `Name: line` / `角色：台词` on one line.
+    Script,
+    /// The speaker on a line of its own, the speech below (`HAMLET.` / `Name:`).
+    Play,
+    /// Fountain-style screenplay: character cues above dialogue blocks.
+    Screenplay,
+    Subtitles,
+    /// Prose with quotations.
+    Novel,
+}
+
+/// How an utterance got its speaker; decides the confidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attribution {
+    /// Named by the layout (script tag, character cue, subtitle name).
+    Tagged,
+    /// A speech verb next to a name: "said Emma", “……”晓霞说.
+    Explicit,
+    /// A speech verb next to a pronoun resolved to a name.
+    Pronoun,
+    /// A name acting in the same paragraph as the quote.
+    Mention,
+    /// Turn-taking in a two-person exchange.
+    Alternation,
+    /// The person addressed in the previous quote answers.
+    Addressee,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UtteranceKind {
+    Dialogue,
+    /// A narrator's line in a script (旁白, NARRATOR).
+    Narration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Utterance {
+    /// The speaker as written in the source; None when unknown.
+    pub speaker: Option<String>,
+    pub text: String,
+    pub confidence: f32,
+    /// Start and end offsets in Unicode scalar values into the decoded original text.
+    pub start: usize,
+    pub end: usize,
+    pub scene: usize,
+    /// Index of the file among those given together.
+    pub file: usize,
+    pub kind: UtteranceKind,
+    pub method: Attribution,
+    /// Stage directions attached to the line: `（宣旨）`, `(whispering)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub directions: Vec<String>,
+    #[serde(skip)]
+    pub range: Range<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scene {
+    pub index: usize,
+    pub file: usize,
+    pub heading: Option<String>,
+    /// Stage directions and action lines, in order: the scene's context.
+    pub context: Vec<String>,
+    /// Indices into `Script::utterances`.
+    pub utterances: Range<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Script {
+    pub layout: Layout,
+    pub files: Vec<String>,
+    pub scenes: Vec<Scene>,
+    pub utterances: Vec<Utterance>,
+    pub cast: Cast,
+}
+
+/// Options for extraction.
+#[derive(Debug, Clone, Default)]
+pub struct ExtractOptions {
+    /// Force a layout instead of detecting it.
+    pub layout: Option<Layout>,
+    /// Known characters as alias groups (first name is the main one); helps
+    /// novels, where speakers are found among names in the narration.
+    pub known_cast: Vec<CastHint>,
+}
+
+/// Collects scenes and utterances of one document while a parser walks it.
+pub(crate) struct Collector<'d> {
+    pub doc: &'d Document,
+    pub file: usize,
+    pub scenes: Vec<Scene>,
+    pub utterances: Vec<Utterance>,
+}
+
+impl<'d> Collector<'d> {
+    fn new(doc: &'d Document, file: usize) -> Self {
+        let mut c = Collector {
+            doc,
+            file,
+            scenes: Vec::new(),
+            utterances: Vec::new(),
+        };
+        c.new_scene(None);
+        c
+    }
+
+    /// Start a new scene, unless the current one is still empty.
+    pub fn new_scene(&mut self, heading: Option<String>) {
+        if let Some(last) = self.scenes.last_mut() {
+            if last.utterances.is_empty() {
+                if heading.is_some() {
+                    match &mut last.heading {
+                        Some(h) => {
+                            h.push_str(" / ");
+                            h.push_str(heading.as_deref().unwrap_or(""));
+                        }
+                        None => last.heading = heading,
+                    }
+                }
+                return;
+            }
+        }
+        let n = self.utterances.len();
+        self.scenes.push(Scene {
+            index: self.scenes.len(),
+            file: self.file,
+            heading,
+            context: Vec::new(),
+            utterances: n..n,
+        });
+    }
+
+    pub fn context(&mut self, text: impl Into<String>) {
+        let t = text.into();
+        if !t.trim().is_empty() {
+            if let Some(s) = self.scenes.last_mut() {
+                s.context.push(t);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(
+        &mut self,
+        speaker: Option<String>,
+        text: String,
+        range: Range<usize>,
+        method: Attribution,
+        confidence: f32,
+        kind: UtteranceKind,
+        directions: Vec<String>,
+    ) -> usize {
+        let scene = self.scenes.len() - 1;
+        self.utterances.push(Utterance {
+            speaker,
+            text,
+            confidence,
+            start: 0,
+            end: 0,
+            scene,
+            file: self.file,
+            kind,
+            method,
+            directions,
+            range,
+        });
+        self.scenes[scene].utterances.end = self.utterances.len();
+        self.utterances.len() - 1
+    }
+
+    fn finish(mut self) -> (Vec<Scene>, Vec<Utterance>) {
+        for u in &mut self.utterances {
+            u.start = self.doc.original_offset(u.range.start);
+            u.end = self.doc.original_offset(u.range.end);
+        }
+        if self.scenes.last().is_some_and(|s| s.utterances.is_empty() && s.context.is_empty()) && self.scenes.len() > 1 {
+            self.scenes.pop();
+        }
+        (self.scenes, self.utterances)
+    }
+}
+
+/// Guess the layout of a document from its lines.
+pub fn detect_layout(doc: &Document) -> Layout {
+    match doc.format {
+        SourceFormat::Srt | SourceFormat::Ass => return Layout::Subtitles,
+        SourceFormat::Fountain => return Layout::Screenplay,
+        _ => {}
+    }
+    let (mut lines, mut tagged, mut cues, mut headings, mut caps_cues) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let mut prev_blank = true;
+    let mut it = doc.text.lines().map(str::trim).peekable();
+    while let Some(line) = it.next() {
+        if line.is_empty() {
+            prev_blank = true;
+            continue;
+        }
+        lines += 1;
+        if lines > 20000 {
+            break;
+        }
+        let next_text = it.peek().is_some_and(|n| !n.is_empty());
+        if let Some(tag) = script::speaker_tag(line) {
+            if tag.text_start < line.len() {
+                tagged += 1;
+            } else if next_text {
+                cues += 1;
+            }
+        } else if script::is_play_cue(line) && next_text {
+            cues += 1;
+        }
+        if screenplay::is_scene_heading(line) {
+            headings += 1;
+        } else if prev_blank && next_text && screenplay::is_character_cue(line) {
+            caps_cues += 1;
+        }
+        prev_blank = false;
+    }
+    let lines = lines.max(1);
+    if tagged * 4 >= lines {
+        Layout::Script
+    } else if cues * 10 >= lines {
+        Layout::Play
+    } else if headings >= 2 && caps_cues * 10 >= lines {
+        Layout::Screenplay
+    } else {
+        Layout::Novel
+    }
+}
+
+/// Extract one or more documents as one source (e.g. a script split into episode files).
+pub fn extract(docs: &[Document], opts: &ExtractOptions) -> Script {
+    let mut scenes = Vec::new();
+    let mut utterances: Vec<Utterance> = Vec::new();
+    let mut layout = None;
+    for (file, doc) in docs.iter().enumerate() {
+        let l = opts.layout.unwrap_or_else(|| detect_layout(doc));
+        layout.get_or_insert(l);
+        let mut c = Collector::new(doc, file);
+        match l {
+            Layout::Script | Layout::Play => script::parse(&mut c, l),
+            Layout::Screenplay => screenplay::parse(&mut c),
+            Layout::Subtitles => subs::parse(&mut c),
+            Layout::Novel => novel::parse(&mut c, &opts.known_cast),
+        }
+        let (s, u) = c.finish();
+        let (scene_base, utt_base) = (scenes.len(), utterances.len());
+        scenes.extend(s.into_iter().map(|mut sc| {
+            sc.index += scene_base;
+            sc.utterances = sc.utterances.start + utt_base..sc.utterances.end + utt_base;
+            sc
+        }));
+        utterances.extend(u.into_iter().map(|mut u| {
+            u.scene += scene_base;
+            u
+        }));
+    }
+    let cast = cast::build(&utterances, &opts.known_cast);
+    Script {
+        layout: layout.unwrap_or(Layout::Novel),
+        files: docs.iter().map(|d| d.path.display().to_string()).collect(),
+        scenes,
+        utterances,
+        cast,
+    }
+}
+
+/// Remove bracketed stage directions from a line; returns the clean text and the directions.
+pub fn strip_directions(s: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(s.len());
+    let mut dirs = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(['（', '(', '[', '【']) {
+        let open = rest[i..].chars().next().unwrap_or('(');
+        let close = match open {
+            '（' => '）',
+            '(' => ')',
+            '【' => '】',
+            _ => ']',
+        };
+        let after = &rest[i + open.len_utf8()..];
+        // Accept either width of closing bracket for the round ones.
+        let j = match open {
+            '（' | '(' => after.find(['）', ')']),
+            _ => after.find(close),
+        };
+        match j {
+            Some(j) => {
+                out.push_str(&rest[..i]);
+                let d = after[..j].trim();
+                if !d.is_empty() {
+                    dirs.push(d.to_owned());
+                }
+                let cl = after[j..].chars().next().map_or(1, char::len_utf8);
+                rest = &after[j + cl..];
+            }
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    let t = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Joining on spaces must not insert gaps between CJK characters.
+    let t = if t.chars().any(crate::ingest::text::is_cjk) { cjk_spaces(&t) } else { t };
+    (t, dirs)
+}
+
+fn cjk_spaces(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' && i > 0 && i + 1 < chars.len() {
+            let (a, b) = (chars[i - 1], chars[i + 1]);
+            if crate::ingest::text::is_cjk(a) || crate::ingest::text::is_cjk(b) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Byte offset of `sub` (a subslice of `whole`) within `whole`.
+pub(crate) fn offset_in(whole: &str, sub: &str) -> usize {
+    (sub.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
+}
+
+/// Lines of `s` with their byte offsets.
+pub(crate) fn lines_with_offsets(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    s.split('\n').scan(0usize, |pos, line| {
+        let at = *pos;
+        *pos += line.len() + 1;
+        Some((at, line))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directions_are_removed_and_kept() {
+        let (t, d) = strip_directions("皇上请看。（递上药方）这是臣女拟的方子。");
+        assert_eq!(t, "皇上请看。这是臣女拟的方子。");
+        assert_eq!(d, vec!["递上药方"]);
+        let (t, d) = strip_directions("Hand me that. (points) No, the other one. [Thunder.]");
+        assert_eq!(t, "Hand me that. No, the other one.");
+        assert_eq!(d, vec!["points", "Thunder."]);
+    }
+}

@@ -1,0 +1,266 @@
+//! Scripts (`角色：台词`, `NAME: line`) and plays (the speaker on its own line).
+
+use super::{lines_with_offsets, offset_in, strip_directions, Attribution, Collector, Layout, UtteranceKind};
+use crate::ingest::text::is_cjk;
+
+/// A speaker tag at the start of a line.
+#[derive(Debug, PartialEq)]
+pub struct SpeakerTag<'a> {
+    pub name: &'a str,
+    /// The parenthetical inside the tag, `宣旨` in `苏培盛（宣旨）：`.
+    pub direction: Option<&'a str>,
+    /// Byte offset in the line where the spoken text begins.
+    pub text_start: usize,
+}
+
+const NOT_IN_NAME: &[char] = &[
+    '，', '。', '！', '？', '、', '；', ',', '!', '?', ';', '"', '“', '”', '‘', '’', '「', '」', '『', '』', '…', '—', '/', '<', '>', '=', '*', '#', '|',
+];
+
+const NOT_NAMES: &[&str] = &[
+    "note", "notes", "chapter", "http", "https", "www", "title", "author", "source", "credit", "contact", "copyright",
+    "draft date", "date", "time", "scene", "act", "episode", "part", "translator", "isbn", "email", "tel", "注", "注释",
+    "作者", "译者", "来源", "时间", "地点", "人物", "出场人物", "原文", "按", "编者按", "公元",
+];
+
+fn valid_name(name: &str) -> bool {
+    let n = name.trim();
+    if n.is_empty() || n.contains(NOT_IN_NAME) {
+        return false;
+    }
+    let first = n.chars().next().unwrap_or(' ');
+    if first.is_ascii_digit() || n.ends_with(['.', '·']) && !n.is_ascii() {
+        return false;
+    }
+    if NOT_NAMES.contains(&n.to_lowercase().as_str()) {
+        return false;
+    }
+    let cjk = n.chars().filter(|&c| is_cjk(c)).count();
+    if cjk > 0 {
+        // Chinese speaker tags are short; a long run is a sentence with a colon.
+        n.chars().count() <= 10 && !n.contains(' ')
+    } else {
+        let words = n.split_whitespace().count();
+        first.is_uppercase() && words <= 4 && n.len() <= 32 && n.chars().all(|c| c.is_alphanumeric() || " .'-&".contains(c))
+    }
+}
+
+/// Parse `Name:` / `Name（direction）：` at the start of a line.
+pub fn speaker_tag(line: &str) -> Option<SpeakerTag<'_>> {
+    let name_end = line.find(['：', ':', '（', '('])?;
+    if name_end == 0 || name_end > 40 {
+        return None;
+    }
+    let name = &line[..name_end];
+    let mut rest = &line[name_end..];
+    let mut direction = None;
+    if rest.starts_with(['（', '(']) {
+        let open = rest.chars().next()?.len_utf8();
+        let close = rest.find(['）', ')'])?;
+        if close > 180 {
+            return None;
+        }
+        direction = Some(rest[open..close].trim());
+        rest = rest[close..].trim_start_matches(['）', ')']).trim_start();
+    }
+    let colon = rest.chars().next()?;
+    if colon != '：' && colon != ':' {
+        return None;
+    }
+    let name = name.trim();
+    if !valid_name(name) {
+        return None;
+    }
+    let after = &rest[colon.len_utf8()..];
+    let text = after.trim_start();
+    // `他说：“……”` is prose, not a script line; `10:30` is a time.
+    if text.starts_with(['“', '「', '"', '『', '/']) {
+        return None;
+    }
+    Some(SpeakerTag {
+        name,
+        direction,
+        text_start: offset_in(line, text),
+    })
+}
+
+/// `HAMLET.` or `First Citizen:` alone on a line.
+pub fn is_play_cue(line: &str) -> bool {
+    if let Some(n) = line.strip_suffix('.') {
+        return n.len() >= 2
+            && n.len() <= 30
+            && n.chars().any(|c| c.is_alphabetic())
+            && n.chars().all(|c| c.is_uppercase() || " '-".contains(c))
+            && !is_heading(line);
+    }
+    false
+}
+
+const NUMERALS: &str = "0123456789一二三四五六七八九十百千零〇两";
+
+/// Scene and episode headings: 第1幕, 第一集, INT. HOUSE - DAY, ACT II, SCENE 3, # Title.
+pub fn is_heading(line: &str) -> bool {
+    let t = line.trim();
+    if t.is_empty() || t.len() > 90 {
+        return false;
+    }
+    if let Some(rest) = t.strip_prefix('第') {
+        let num_len: usize = rest.chars().take_while(|c| NUMERALS.contains(*c)).map(char::len_utf8).sum();
+        if num_len > 0 {
+            if let Some(unit) = rest[num_len..].chars().next() {
+                return "集幕场場回章节節部卷折出".contains(unit) && t.chars().count() <= 30;
+            }
+        }
+        return false;
+    }
+    if t.starts_with('#') {
+        return true;
+    }
+    if super::screenplay::is_scene_heading(t) {
+        return true;
+    }
+    let upper = t.to_ascii_uppercase();
+    for kw in ["ACT ", "SCENE ", "EPISODE ", "CHAPTER ", "PROLOGUE", "EPILOGUE"] {
+        if upper.starts_with(kw) && (t.starts_with(kw) || t.split_whitespace().count() <= 3) {
+            let words = t.split_whitespace().count();
+            return words <= 8;
+        }
+    }
+    false
+}
+
+fn is_direction_line(t: &str) -> bool {
+    let pairs = [('（', '）'), ('(', ')'), ('[', ']'), ('【', '】'), ('(', '）'), ('（', ')')];
+    pairs.iter().any(|&(o, c)| t.starts_with(o) && t.ends_with(c))
+}
+
+fn is_narrator(name: &str) -> bool {
+    matches!(
+        name.to_lowercase().as_str(),
+        "旁白" | "画外音" | "narrator" | "narration" | "voice over" | "v.o." | "字幕"
+    )
+}
+
+fn is_play_direction(t: &str) -> bool {
+    ["Enter ", "Exit", "Exeunt", "Re-enter", "Flourish", "Alarum", "Sennet"]
+        .iter()
+        .any(|p| t.starts_with(p))
+}
+
+/// Walk a script or play line by line.
+pub fn parse(c: &mut Collector, layout: Layout) {
+    let text = c.doc.text.as_str();
+    // Play: the current cue and the speech lines gathered under it.
+    let mut cue: Option<(String, Option<String>)> = None;
+    let mut speech: Vec<(usize, usize)> = Vec::new();
+    let flush = |c: &mut Collector, cue: &Option<(String, Option<String>)>, speech: &mut Vec<(usize, usize)>| {
+        if speech.is_empty() {
+            return;
+        }
+        let (s, e) = (speech[0].0, speech[speech.len() - 1].1);
+        let joined: Vec<&str> = speech.iter().map(|&(a, b)| &text[a..b]).collect();
+        let (clean, mut dirs) = strip_directions(&joined.join("\n"));
+        speech.clear();
+        let Some((name, dir)) = cue else { return };
+        if let Some(d) = dir {
+            dirs.insert(0, d.clone());
+        }
+        if clean.is_empty() {
+            for d in dirs {
+                c.context(d);
+            }
+            return;
+        }
+        let kind = if is_narrator(name) { UtteranceKind::Narration } else { UtteranceKind::Dialogue };
+        c.push(Some(name.clone()), clean, s..e, Attribution::Tagged, 1.0, kind, dirs);
+    };
+    for (at, raw) in lines_with_offsets(text) {
+        let t = raw.trim();
+        if t.is_empty() {
+            if layout == Layout::Play {
+                flush(c, &cue, &mut speech);
+                cue = None;
+            }
+            continue;
+        }
+        let t_at = at + offset_in(raw, t);
+        if is_heading(t) && speaker_tag(t).is_none_or(|tag| tag.text_start >= t.len()) {
+            flush(c, &cue, &mut speech);
+            cue = None;
+            c.new_scene(Some(t.trim_start_matches('#').trim().to_owned()));
+            continue;
+        }
+        if is_direction_line(t) {
+            flush(c, &cue, &mut speech);
+            let inner: String = t.chars().skip(1).take(t.chars().count().saturating_sub(2)).collect();
+            // A narrator inside brackets: （旁白：……）
+            if let Some(tag) = speaker_tag(&inner).filter(|tag| is_narrator(tag.name)) {
+                let body = inner[tag.text_start..].trim().to_owned();
+                let start = t_at + t.find(&body).unwrap_or(0);
+                c.push(Some(tag.name.to_owned()), body.clone(), start..start + body.len(), Attribution::Tagged, 1.0, UtteranceKind::Narration, Vec::new());
+            } else {
+                c.context(inner.trim());
+            }
+            continue;
+        }
+        if let Some(tag) = speaker_tag(t) {
+            flush(c, &cue, &mut speech);
+            let body = &t[tag.text_start..];
+            if body.is_empty() {
+                // Play layout: `Name:` alone, speech follows.
+                cue = Some((tag.name.to_owned(), tag.direction.map(str::to_owned)));
+                continue;
+            }
+            cue = Some((tag.name.to_owned(), tag.direction.map(str::to_owned)));
+            let s = t_at + tag.text_start;
+            speech.push((s, t_at + t.len()));
+            flush(c, &cue, &mut speech);
+            if layout == Layout::Script {
+                cue = None;
+            }
+            continue;
+        }
+        if layout == Layout::Play && is_play_cue(t) {
+            flush(c, &cue, &mut speech);
+            cue = Some((t.trim_end_matches('.').to_owned(), None));
+            continue;
+        }
+        if cue.is_some() && !is_play_direction(t) {
+            speech.push((t_at, t_at + t.len()));
+            continue;
+        }
+        flush(c, &cue, &mut speech);
+        c.context(t);
+    }
+    flush(c, &cue, &mut speech);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags() {
+        let t = speaker_tag("苏培盛（宣旨）：奉天承运，皇帝诏曰").unwrap();
+        assert_eq!((t.name, t.direction), ("苏培盛", Some("宣旨")));
+        assert_eq!(&"苏培盛（宣旨）：奉天承运，皇帝诏曰"[t.text_start..], "奉天承运，皇帝诏曰");
+        assert_eq!(speaker_tag("MAGS (without looking up): You're late.").unwrap().name, "MAGS");
+        assert_eq!(speaker_tag("First Citizen:").unwrap().text_start, "First Citizen:".len());
+        assert!(speaker_tag("他说：“我还漂亮吗？”").is_none());
+        assert!(speaker_tag("At 10:30 we left.").is_none());
+        assert!(speaker_tag("少平对着镜子一照，问：").is_none());
+        assert!(speaker_tag("http://example.com").is_none());
+    }
+
+    #[test]
+    fn headings() {
+        for h in ["第1幕", "第一集", "第十二回 宝玉挨打", "INT. HOUSE - DAY", "EXT. HARBOUR - DAY", "ACT II", "SCENE 3", "EPISODE 1"] {
+            assert!(is_heading(h), "{h}");
+        }
+        for h in ["第一次见面我就喜欢上了这个地方，真是奇怪。", "Actually, no.", "苏培盛：皇上"] {
+            assert!(!is_heading(h), "{h}");
+        }
+        assert!(is_play_cue("HAMLET."));
+        assert!(!is_play_cue("I."));
+    }
+}

@@ -1,0 +1,223 @@
+//! What every long step shares: a readable error type, progress reports and
+//! cancellation. The CLI turns progress into bars; the app will forward it over
+//! a Tauri channel. Nothing here knows about either face.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// An error a person can act on: what happened, to which file or setting, and
+/// what to do next. Crosses the IPC boundary as `{kind, message}`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: file not found. Check the path and try again.")]
+    NotFound { path: PathBuf },
+    #[error("{path}: could not read the file ({source}). Check that it exists and that you may read it.")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: could not write ({source}). Check free disk space and permissions for that folder.")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the file is empty. Choose the file that holds the book or script text.")]
+    Empty { path: PathBuf },
+    #[error("{path}: {what}. Dramatis reads plain text and Markdown, EPUB, DOCX, SRT, ASS/SSA and Fountain files.")]
+    NotText { path: PathBuf, what: String },
+    #[error("{path}: the {container} archive is damaged ({detail}). Download or export the file again.")]
+    Corrupt {
+        path: PathBuf,
+        container: &'static str,
+        detail: String,
+    },
+    #[error("{path}: {detail}, more than the limit of {limit_mb} MB of text. Split the file, or raise the limit with --max-mb.")]
+    TooLarge {
+        path: PathBuf,
+        detail: String,
+        limit_mb: u64,
+    },
+    #[error("{path}: {detail}")]
+    Format { path: PathBuf, detail: String },
+    #[error("{path}, line {line}: {detail}")]
+    Dataset {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl Error {
+    /// A stable machine-readable name for the kind of error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::Io { .. } => "io",
+            Error::Write { .. } => "write",
+            Error::Empty { .. } => "empty",
+            Error::NotText { .. } => "unsupported_file",
+            Error::Corrupt { .. } => "corrupt",
+            Error::TooLarge { .. } => "too_large",
+            Error::Format { .. } => "format",
+            Error::Dataset { .. } => "dataset",
+            Error::Invalid(_) => "invalid",
+            Error::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            Error::NotFound { path: path.into() }
+        } else {
+            Error::Io {
+                path: path.into(),
+                source,
+            }
+        }
+    }
+
+    pub fn write(path: &Path, source: std::io::Error) -> Self {
+        Error::Write {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Error", 2)?;
+        st.serialize_field("kind", self.kind())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One progress report from a long step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    /// Which step: "import", "extract", "dataset", …
+    pub stage: &'static str,
+    /// Units done so far (bytes, lines, samples: see `unit`).
+    pub done: u64,
+    pub total: Option<u64>,
+    pub unit: &'static str,
+    pub message: String,
+}
+
+/// Where progress goes. The CLI draws bars, the app sends events, tests collect.
+pub trait ProgressSink: Send + Sync {
+    fn report(&self, progress: Progress);
+}
+
+impl<F: Fn(Progress) + Send + Sync> ProgressSink for F {
+    fn report(&self, progress: Progress) {
+        self(progress)
+    }
+}
+
+/// Shared cancellation flag; cheap to clone and check from any thread.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed)
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The context a long step runs in: where to report and when to stop.
+#[derive(Clone, Default)]
+pub struct Job {
+    sink: Option<Arc<dyn ProgressSink>>,
+    cancel: CancelToken,
+}
+
+impl Job {
+    pub fn new(sink: Arc<dyn ProgressSink>, cancel: CancelToken) -> Self {
+        Job {
+            sink: Some(sink),
+            cancel,
+        }
+    }
+
+    /// A job that reports nowhere and is never cancelled.
+    pub fn silent() -> Self {
+        Job::default()
+    }
+
+    pub fn report(
+        &self,
+        stage: &'static str,
+        done: u64,
+        total: Option<u64>,
+        unit: &'static str,
+        message: impl Into<String>,
+    ) {
+        if let Some(sink) = &self.sink {
+            sink.report(Progress {
+                stage,
+                done,
+                total,
+                unit,
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Returns `Err(Cancelled)` once the user asked to stop.
+    pub fn check(&self) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn cancel_token(&self) -> &CancelToken {
+        &self.cancel
+    }
+}
+
+/// Write a file atomically: temporary file in the same folder, then rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::write(path, e));
+    }
+    Ok(())
+}

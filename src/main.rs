@@ -1,0 +1,353 @@
+//! The `dramatis` command line: a thin face on the engine.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dramatis::dataset::{io::Format, DatasetOptions};
+use dramatis::extract::{ExtractOptions, Layout, Script};
+use dramatis::ingest::IngestOptions;
+use dramatis::jobs::{CancelToken, Error, Job, Progress};
+use dramatis::persona::PersonaPack;
+use dramatis::pipeline::{self, MixOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+#[derive(Parser)]
+#[command(name = "dramatis", version, about = "Turn a character from a book or a script into a persona dataset, on your own machine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read files and report format, encoding and what normalisation did.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the speakers (cast) with line counts and suggested aliases.
+    Cast {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_enum)]
+        layout: Option<LayoutArg>,
+    },
+    /// Extract utterances; with --character, build the persona dataset.
+    Extract(ExtractArgs),
+    /// Run the whole pipeline on the bundled sample personas.
+    Demo {
+        /// Where to write the datasets.
+        #[arg(short, long, default_value = "out/demo")]
+        out: PathBuf,
+        /// Folder of persona packs.
+        #[arg(long)]
+        personas: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Largest amount of text to accept, in MB.
+    #[arg(long, default_value_t = 200)]
+    max_mb: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LayoutArg {
+    Script,
+    Play,
+    Screenplay,
+    Subtitles,
+    Novel,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(l: LayoutArg) -> Self {
+        match l {
+            LayoutArg::Script => Layout::Script,
+            LayoutArg::Play => Layout::Play,
+            LayoutArg::Screenplay => Layout::Screenplay,
+            LayoutArg::Subtitles => Layout::Subtitles,
+            LayoutArg::Novel => Layout::Novel,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Alpaca,
+    Sharegpt,
+}
+
+#[derive(Args)]
+struct ExtractArgs {
+    /// Source files, read as one source in this order.
+    files: Vec<PathBuf>,
+    /// A persona pack folder (persona.json + sources) instead of files.
+    #[arg(long)]
+    persona: Option<PathBuf>,
+    /// The character to build a dataset for (as named in the source).
+    #[arg(long)]
+    character: Option<String>,
+    /// Another name the character speaks under (repeatable).
+    #[arg(long = "alias")]
+    aliases: Vec<String>,
+    #[arg(long, value_enum, default_value = "alpaca")]
+    format: FormatArg,
+    /// Write JSON Lines instead of JSON arrays.
+    #[arg(long)]
+    jsonl: bool,
+    /// Mix in a general instruction set: `builtin:0.2` or `FILE.json:RATIO`.
+    #[arg(long, num_args = 0..=1, default_missing_value = "builtin:0.2")]
+    mix: Option<String>,
+    /// Output folder for the dataset files.
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// Previous lines by others that make one instruction.
+    #[arg(long, default_value_t = 1)]
+    context_lines: usize,
+    /// Earlier exchanges of the scene kept as history.
+    #[arg(long, default_value_t = 3)]
+    history: usize,
+    /// The persona prompt (default: written from the name and title).
+    #[arg(long)]
+    system: Option<String>,
+    /// The title of the work, used in the default persona prompt.
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long, default_value_t = 0.1)]
+    val_ratio: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Drop replies shorter than this many letters.
+    #[arg(long, default_value_t = 2)]
+    min_chars: usize,
+    #[arg(long, value_enum)]
+    layout: Option<LayoutArg>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Progress bars on a terminal; nothing when output is piped.
+fn cli_job(json: bool) -> (Job, Arc<Mutex<Option<ProgressBar>>>) {
+    let bar: Arc<Mutex<Option<ProgressBar>>> = Arc::new(Mutex::new(None));
+    let b = bar.clone();
+    let sink = move |p: Progress| {
+        if json {
+            return;
+        }
+        let Ok(mut slot) = b.lock() else { return };
+        let pb = slot.get_or_insert_with(|| {
+            let pb = ProgressBar::new(0);
+            pb.set_style(ProgressStyle::with_template("{spinner} {prefix:>8} [{bar:30}] {bytes}/{total_bytes} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+            pb
+        });
+        pb.set_prefix(p.stage);
+        if let Some(t) = p.total {
+            pb.set_length(t);
+        }
+        pb.set_position(p.done);
+        pb.set_message(p.message);
+    };
+    (Job::new(Arc::new(sink), CancelToken::new()), bar)
+}
+
+fn finish_bar(bar: &Arc<Mutex<Option<ProgressBar>>>) {
+    if let Ok(mut slot) = bar.lock() {
+        if let Some(pb) = slot.take() {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
+    let s = serde_json::to_string_pretty(v).map_err(|e| Error::Invalid(e.to_string()))?;
+    println!("{s}");
+    Ok(())
+}
+
+fn print_cast(script: &Script) {
+    println!("Layout: {:?}; {} utterances in {} scenes; {} speakers ({} lines with unknown speaker)", script.layout, script.utterances.len(), script.scenes.len(), script.cast.members.len(), script.cast.unknown_lines);
+    println!("{:<24} {:>6} {:>8}  first seen      aliases (suggested)", "speaker", "lines", "chars");
+    for m in script.cast.members.iter().take(60) {
+        let aliases: Vec<&str> = m.suggested_aliases.iter().map(|a| a.alias.as_str()).collect();
+        println!("{:<24} {:>6} {:>8}  scene {:<8}  {}", m.name, m.lines, m.chars, m.first_scene + 1, aliases.join(", "));
+    }
+    if script.cast.members.len() > 60 {
+        println!("… and {} more", script.cast.members.len() - 60);
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Import { files, common } => {
+            let (job, bar) = cli_job(common.json);
+            let opts = IngestOptions { max_bytes: common.max_mb << 20 };
+            let (_, summaries) = pipeline::import_all(&files, &opts, &job)?;
+            finish_bar(&bar);
+            if common.json {
+                return print_json(&summaries);
+            }
+            for s in summaries {
+                let n = &s.normalized;
+                println!("{}: {:?}, {}, {} characters, {} lines{}", s.file, s.format, s.encoding, s.chars, s.lines, if s.lossy { " (some bytes could not be decoded)" } else { "" });
+                println!("  normalised: {} line endings, {} wrapped lines joined, {} footnote markers removed, {} full-width characters folded", n.line_endings_fixed, n.wrapped_lines_joined, n.footnote_markers_removed, n.fullwidth_chars_folded);
+                if s.chapters > 0 || s.cues > 0 {
+                    println!("  {} chapters, {} subtitle cues", s.chapters, s.cues);
+                }
+            }
+            Ok(())
+        }
+        Command::Cast { files, common, layout } => {
+            let (job, bar) = cli_job(common.json);
+            let opts = IngestOptions { max_bytes: common.max_mb << 20 };
+            let eo = ExtractOptions { layout: layout.map(Into::into), ..Default::default() };
+            let (script, _) = pipeline::extract_files(&files, &opts, &eo, &job)?;
+            finish_bar(&bar);
+            if common.json {
+                return print_json(&serde_json::json!({"layout": script.layout, "scenes": script.scenes.len(), "utterances": script.utterances.len(), "cast": script.cast}));
+            }
+            print_cast(&script);
+            Ok(())
+        }
+        Command::Extract(a) => extract(a),
+        Command::Demo { out, personas } => demo(&out, personas),
+    }
+}
+
+fn extract(a: ExtractArgs) -> Result<(), Error> {
+    let pack = a.persona.as_deref().map(PersonaPack::load).transpose()?;
+    let mut files = a.files.clone();
+    if let Some(p) = &pack {
+        files.extend(p.source_paths());
+    }
+    let (job, bar) = cli_job(a.common.json);
+    let opts = IngestOptions { max_bytes: a.common.max_mb << 20 };
+    let eo = ExtractOptions { layout: a.layout.map(Into::into), ..Default::default() };
+    let (script, _) = pipeline::extract_files(&files, &opts, &eo, &job)?;
+    finish_bar(&bar);
+    let character = a.character.clone().or_else(|| pack.as_ref().map(|p| p.settings.character.clone()));
+    let Some(character) = character else {
+        if a.common.json {
+            return print_json(&script.utterances);
+        }
+        for u in script.utterances.iter().take(200) {
+            println!("[scene {}] {}: {}", u.scene + 1, u.speaker.as_deref().unwrap_or("(unknown)"), u.text);
+        }
+        if script.utterances.len() > 200 {
+            println!("… {} more (use --json for all)", script.utterances.len() - 200);
+        }
+        eprintln!("\nTo build a dataset, pass --character NAME and -o OUT. Run `dramatis cast` to see the speakers.");
+        return Ok(());
+    };
+    let out = a.out.clone().ok_or_else(|| Error::Invalid("-o OUT is needed: the folder to write the dataset into".into()))?;
+    let mut aliases = a.aliases.clone();
+    if let Some(p) = &pack {
+        aliases.extend(p.settings.aliases.iter().cloned());
+    }
+    let dopts = DatasetOptions {
+        character,
+        aliases,
+        context_lines: a.context_lines,
+        history_turns: a.history,
+        system_prompt: a.system.clone().or_else(|| pack.as_ref().map(|p| p.settings.system_prompt.clone()).filter(|s| !s.is_empty())),
+        source_title: a.title.clone().or_else(|| pack.as_ref().map(|p| p.settings.source_title.clone())).unwrap_or_default(),
+        min_output_chars: a.min_chars,
+        validation_ratio: a.val_ratio,
+        seed: a.seed,
+    };
+    let mix = a.mix.as_deref().map(MixOptions::parse).transpose()?;
+    let format = match a.format {
+        FormatArg::Alpaca => Format::Alpaca,
+        FormatArg::Sharegpt => Format::ShareGpt,
+    };
+    let run = pipeline::build_dataset(&script, &dopts, format, a.jsonl, mix.as_ref(), &out, &job)?;
+    if a.common.json {
+        return print_json(&run);
+    }
+    print_run(&run);
+    Ok(())
+}
+
+fn print_run(run: &pipeline::DatasetRun) {
+    let r = &run.report;
+    println!("{}: {} of {} utterances are theirs ({:?} layout)", run.character, run.character_lines, run.utterances, run.layout);
+    println!("  samples: {} kept of {} replies ({} train / {} validation, split by scene: {} / {} scenes)", r.kept, r.candidates, r.train, r.validation, r.scenes_train, r.scenes_validation);
+    println!("  dropped: {} too short, {} exact and {} near duplicates, {} validation replies also in training; {} lines had no one to answer", r.dropped_short, r.dropped_exact_duplicates, r.dropped_near_duplicates, r.leaked_removed, r.no_context);
+    if r.general_mixed > 0 {
+        println!("  mixed in {} general instruction samples", r.general_mixed);
+    }
+    println!("  reply length ≈ {:.0} tokens on average (p90 {}), about {} tokens in all", r.output_tokens.mean, r.output_tokens.p90, r.total_tokens);
+    println!("  wrote {}", run.files.train.display());
+    if let Some(v) = &run.files.validation {
+        println!("  wrote {}", v.display());
+    }
+    println!("  wrote {}", run.files.dataset_info.display());
+}
+
+fn demo(out: &Path, personas: Option<PathBuf>) -> Result<(), Error> {
+    let root = personas.unwrap_or_else(|| {
+        let here = PathBuf::from("personas");
+        if here.is_dir() {
+            here
+        } else {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("personas")
+        }
+    });
+    let mut packs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map_err(|e| Error::io(&root, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("persona.json").is_file())
+        .collect();
+    packs.sort();
+    if packs.is_empty() {
+        return Err(Error::Invalid(format!("no persona packs (folders with persona.json) in {}", root.display())));
+    }
+    for dir in packs {
+        let pack = PersonaPack::load(&dir)?;
+        let s = &pack.settings;
+        println!("== {} — {} ==", s.name, s.source_title);
+        let (job, bar) = cli_job(false);
+        let (script, summaries) = pipeline::extract_files(&pack.source_paths(), &IngestOptions::default(), &ExtractOptions::default(), &job)?;
+        finish_bar(&bar);
+        for im in &summaries {
+            println!("import: {} ({:?}, {}, {} characters)", im.file, im.format, im.encoding, im.chars);
+        }
+        println!("cast:");
+        for m in script.cast.members.iter().take(6) {
+            let aliases: Vec<&str> = m.suggested_aliases.iter().map(|a| a.alias.as_str()).collect();
+            println!("  {:<16} {:>4} lines  {}", m.name, m.lines, if aliases.is_empty() { String::new() } else { format!("(also: {})", aliases.join(", ")) });
+        }
+        let dopts = DatasetOptions {
+            character: s.character.clone(),
+            aliases: s.aliases.clone(),
+            system_prompt: Some(s.system_prompt.clone()).filter(|p| !p.is_empty()),
+            source_title: s.source_title.clone(),
+            ..Default::default()
+        };
+        let mix = MixOptions::parse("builtin:0.2")?;
+        let pack_out = out.join(dramatis::persona::slug(dir.file_name().map(|n| n.to_string_lossy().into_owned()).as_deref().unwrap_or("persona")));
+        let run = pipeline::build_dataset(&script, &dopts, Format::Alpaca, false, Some(&mix), &pack_out, &job)?;
+        print_run(&run);
+        println!();
+    }
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e}");
+        std::process::exit(match e {
+            Error::Cancelled => 130,
+            _ => 1,
+        });
+    }
+}
