@@ -56,30 +56,43 @@ impl Cast {
 }
 
 const ZH_TITLES: &[&str] = &[
-    "贵妃", "皇后", "太后", "娘娘", "小主", "贵人", "答应", "常在", "嫔", "妃", "姐姐", "妹妹", "公公", "大人", "格格", "阿哥", "福晋", "姑娘",
-    "典药", "哥", "姐", "叔", "婶", "嫂", "爷", "奶奶", "老师", "先生", "太太", "少爷", "小姐", "夫人",
+    "贵妃", "皇后", "娘娘", "小主", "贵人", "答应", "常在", "嫔", "妃", "姐姐", "妹妹", "公公", "姑姑", "大人", "格格", "福晋", "姑娘",
+    "典药", "哥哥", "王爷", "先生", "太太", "少爷", "小姐", "夫人", "老师",
 ];
 
+/// Characters that end a word before a title rather than name someone: 请小主, 谢王爷.
+const ZH_NOT_PREFIX: &str = "是请对着道谢给跟那知望替犯看害的了在你我他她这各位以之今别叫让和与被把向见为问说告带去来到有没不也都就还又才再吗呢吧啊呀么一二三几个们众诸老小大好多少新";
+
+/// Ways others may address a character: given-name forms (嬛嬛, 嬛儿, 实初)
+/// and one character plus a title (莞嫔, 苏公公).
 fn zh_candidates(line: &str, name: &str) -> Vec<String> {
-    let chars: Vec<char> = line.chars().collect();
     let mut out = Vec::new();
-    let name_chars: Vec<char> = name.chars().collect();
-    for i in 0..chars.len() {
-        for len in 2..=3 {
-            if i + len > chars.len() {
+    let nc: Vec<char> = name.chars().collect();
+    if let Some(&last) = nc.last() {
+        if nc.len() >= 2 {
+            for form in [format!("{last}{last}"), format!("{last}儿")] {
+                if line.contains(&form) {
+                    out.push(form);
+                }
+            }
+        }
+        if nc.len() == 3 {
+            let given: String = nc[1..].iter().collect();
+            if line.contains(&given) {
+                out.push(given);
+            }
+        }
+    }
+    let chars: Vec<char> = line.chars().collect();
+    for (i, &p) in chars.iter().enumerate() {
+        if !is_han(p) || ZH_NOT_PREFIX.contains(p) {
+            continue;
+        }
+        let rest: String = chars[i + 1..chars.len().min(i + 3)].iter().collect();
+        for t in ZH_TITLES {
+            if rest.starts_with(t) {
+                out.push(format!("{p}{t}"));
                 break;
-            }
-            let w: String = chars[i..i + len].iter().collect();
-            if !chars[i..i + len].iter().all(|&c| is_han(c)) {
-                continue;
-            }
-            let titled = ZH_TITLES.iter().any(|t| w.ends_with(t) && w.chars().count() > t.chars().count());
-            // Given-name forms: 嬛嬛, 嬛儿, 清禾
-            let given = name_chars.len() >= 2
-                && chars[i..i + len].contains(name_chars.last().unwrap_or(&' '))
-                && !w.contains(name_chars[0]);
-            if titled || given {
-                out.push(w);
             }
         }
     }
@@ -93,7 +106,8 @@ fn en_candidates(line: &str) -> Vec<String> {
     for raw in line.split_whitespace() {
         let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
         let capital = w.len() > 1 && w.chars().next().is_some_and(char::is_uppercase) && w.chars().skip(1).all(|c| c.is_lowercase());
-        if capital && !sentence_start {
+        let vocative = raw.ends_with([',', '!', '?']);
+        if capital && (!sentence_start || vocative) && !super::novel::EN_STOP.contains(&w) {
             if matches!(prev, "Mr" | "Mrs" | "Miss" | "Dr" | "Father" | "Aunt" | "Uncle" | "Mister") {
                 out.push(format!("{prev} {w}"));
             } else if !matches!(w, "Mr" | "Mrs" | "Miss" | "Dr" | "Father" | "Aunt" | "Uncle" | "Mister" | "God" | "Lord" | "Saint") {
@@ -181,33 +195,68 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
             }
         }
     }
-    if !said_to.is_empty() {
-        for u in utterances {
-            let cands = if u.text.chars().any(is_cjk) {
-                zh_candidates(&u.text, "")
-            } else {
-                en_candidates(&u.text)
-            };
-            let mut seen = std::collections::HashSet::new();
-            for c in cands {
-                if seen.insert(c.clone()) {
-                    *everywhere.entry(c).or_default() += 1;
-                }
+    said_to.retain(|_, n| *n >= 2);
+    // How often each candidate is in a line that someone else answers.
+    let wanted: std::collections::HashSet<&str> = said_to.keys().map(|(_, a)| a.as_str()).collect();
+    let mut answered_total = 0usize;
+    let mut answers_by: HashMap<usize, usize> = HashMap::new();
+    for w in utterances.windows(2) {
+        let (prev, cur) = (&w[0], &w[1]);
+        let (Some(ps), Some(cs)) = (&prev.speaker, &cur.speaker) else { continue };
+        if ps == cs || prev.scene != cur.scene {
+            continue;
+        }
+        answered_total += 1;
+        if let Some(&ci) = by_name.get(cs.as_str()) {
+            *answers_by.entry(ci).or_default() += 1;
+        }
+        for a in &wanted {
+            if prev.text.contains(a) {
+                *everywhere.entry((*a).to_owned()).or_default() += 1;
             }
         }
     }
-    let mut suggestions: Vec<(usize, String, usize)> = said_to
+    let speakers_lower: std::collections::HashSet<String> = members.iter().map(|m| m.name.to_lowercase()).collect();
+    // Lift: how much more likely this character answers a line that holds the alias.
+    let lift = |ci: usize, alias: &str, n: usize| -> f64 {
+        let total = everywhere.get(alias).copied().unwrap_or(n).max(n) as f64;
+        let base = answers_by.get(&ci).copied().unwrap_or(1) as f64 / answered_total.max(1) as f64;
+        (n as f64 / total) / base.max(1e-9)
+    };
+    let mut suggestions: Vec<(usize, String, usize, f64)> = said_to
         .into_iter()
-        .filter(|((ci, alias), n)| {
-            let total = everywhere.get(alias).copied().unwrap_or(*n).max(*n);
-            *n >= 3 && *n * 2 >= total && !by_name.contains_key(alias.as_str()) && &members[*ci].name != alias
+        .filter(|((_, alias), _)| !speakers_lower.contains(&alias.to_lowercase()))
+        .map(|((ci, a), n)| {
+            let l = lift(ci, &a, n);
+            (ci, a, n, l)
         })
-        .map(|((ci, a), n)| (ci, a, n))
+        .filter(|s| {
+            // Forms built from the name itself (嬛嬛, 清禾, Mrs Doyle) need less evidence.
+            let name = &members[s.0].name;
+            let related = if name.is_ascii() {
+                s.1.split_whitespace().any(|w| name.split_whitespace().any(|n| n.eq_ignore_ascii_case(w)))
+            } else {
+                s.1.chars().any(|c| name.contains(c))
+            };
+            if related {
+                s.3 >= 1.2 && s.2 >= 2
+            } else {
+                s.3 >= 1.8
+            }
+        })
         .collect();
-    suggestions.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
+    // An alias names one person: keep it only for the character it fits best.
+    let mut best: HashMap<String, f64> = HashMap::new();
+    for s in &suggestions {
+        let b = best.entry(s.1.clone()).or_insert(0.0);
+        *b = b.max(s.3);
+    }
+    suggestions.retain(|s| best.get(&s.1).is_some_and(|&b| s.3 >= b));
+    suggestions.sort_by(|a, b| (b.3 * (b.2 as f64).ln()).total_cmp(&(a.3 * (a.2 as f64).ln())).then(a.1.cmp(&b.1)));
+    let suggestions: Vec<(usize, String, usize)> = suggestions.into_iter().map(|(c, a, n, _)| (c, a, n)).collect();
     for (ci, alias, n) in suggestions {
         let m = &mut members[ci];
-        if m.suggested_aliases.len() < 12 && !m.suggested_aliases.iter().any(|s| s.alias.contains(&alias) || alias.contains(&s.alias)) {
+        if m.suggested_aliases.len() < 8 && !m.suggested_aliases.iter().any(|s| s.alias.contains(&alias) || alias.contains(&s.alias)) {
             m.suggested_aliases.push(AliasSuggestion {
                 alias,
                 evidence: format!("said to them {n} times just before they answer"),

@@ -4,7 +4,7 @@
 pub mod cast;
 mod novel;
 mod screenplay;
-mod script;
+pub(crate) mod script;
 mod subs;
 
 use crate::ingest::{Document, SourceFormat};

@@ -31,7 +31,7 @@ const EN_TITLES: &[&str] = &[
     "Mlle.", "Mme.", "Captain", "Colonel", "Major", "General", "Aunt", "Uncle", "Father", "Mother", "Professor",
     "King", "Queen", "Prince", "Princess", "Duchess", "Duke", "Count", "Countess", "Baron", "Baroness", "Mister",
 ];
-const EN_STOP: &[&str] = &[
+pub(crate) const EN_STOP: &[&str] = &[
     "The", "A", "An", "He", "She", "It", "I", "We", "You", "They", "His", "Her", "Its", "Their", "Our", "My", "Your",
     "But", "And", "Or", "Then", "There", "This", "That", "These", "Those", "What", "When", "Where", "Why", "How",
     "Who", "Whom", "Oh", "Ah", "Yes", "No", "Well", "So", "If", "In", "On", "At", "As", "For", "With", "To", "Of",
@@ -45,6 +45,11 @@ const EN_STOP: &[&str] = &[
     "Christmas", "Me", "Him", "Us", "Them", "Don't", "I'm", "I'll", "I've", "I'd", "It's", "That's", "There's",
 ];
 const ZH_STOP_3RD: &str = "不说道问也就又都在把对和笑便却还才一了的是有这那忙连只向看听低大小着地得回答喊叫嚷骂叹吼想走站坐拉接望瞧转抬点摇冷";
+
+/// Characters that do not begin a name, and words that look like names but are not.
+const ZH_NOT_FIRST: &str = "他她我你您这那有一又便也没不谁说听笑只因如此就还却可但而且并把被让叫给在从向对和与同跟等些个里上下中来去到着了过得地的人都自大众已正忽又再才将要会能想看回答问喊叫道刚便其些所当于是该既若虽";
+const ZH_NOT_SECOND: &str = "着了过都也又便就却只是的地得不没在把被向对说道问笑";
+const ZH_NOT_NAMES: &[&str] = &["众人", "大家", "自己", "孩子", "母亲", "父亲", "老人", "女人", "男人", "先生", "太太", "姑娘", "丫头", "小姐", "媳妇", "老爷", "奶奶"];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Gender {
@@ -387,7 +392,11 @@ fn discover_names(text: &str, zh: bool) -> HashMap<String, usize> {
                 *counts.entry(cs[..3].iter().collect()).or_default() += 1;
             }
         }
-        counts.retain(|n, c| *c >= 2 && !n.starts_with(['他', '她', '我', '你', '这', '那', '大', '小', '有', '一', '又', '便', '也']));
+        counts.retain(|n, c| {
+            let mut cs = n.chars();
+            let (a, b) = (cs.next().unwrap_or(' '), cs.next().unwrap_or(' '));
+            *c >= 2 && !ZH_NOT_FIRST.contains(a) && !ZH_NOT_SECOND.contains(b) && !ZH_NOT_NAMES.contains(&n.as_str())
+        });
     } else {
         for line in text.lines() {
             let mut sentence_start = true;
@@ -584,7 +593,7 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
         } else {
             String::new()
         };
-        let mut after = text[(last.end + style.1.len_utf8()).min(para.end)..para.end].to_owned();
+        let mut after = safe_slice(text, last.end + style.1.len_utf8(), para.end).to_owned();
         // Chinese prose often puts `他问：` or `她问。` on a line of its own.
         if zh && before.trim().is_empty() && q.para > 0 {
             let prev = text[paras[q.para - 1].range.clone()].trim_end();
@@ -598,11 +607,12 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
                 after = next.to_owned();
             }
         }
-        let between: Vec<String> = q.parts.windows(2).map(|w| text[(w[0].end + style.1.len_utf8()).min(w[1].start)..w[1].start.saturating_sub(olen).max(w[0].end)].to_owned()).collect();
+        let between: Vec<String> = q.parts.windows(2).map(|w| safe_slice(text, w[0].end + style.1.len_utf8(), w[1].start.saturating_sub(olen)).to_owned()).collect();
         // The last sentence of the narration before the quote.
         let before_clause = {
             let b = before.trim_end();
-            let cut = b[..b.len().saturating_sub(1)].rfind(['.', '!', '?', '。', '！', '？', '；', ';', '”', '"']).map(|i| i + b[i..].chars().next().map_or(1, char::len_utf8)).unwrap_or(0);
+            let body = &b[..b.len() - b.chars().last().map_or(0, char::len_utf8)];
+            let cut = body.rfind(['.', '!', '?', '。', '！', '？', '；', ';', '”', '"']).map(|i| i + b[i..].chars().next().map_or(1, char::len_utf8)).unwrap_or(0);
             b[cut..].to_owned()
         };
         let subject_of = |clause: &str, is_after: bool| -> Option<(Subject, bool)> {
@@ -675,6 +685,13 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
         recent.push((q.para, speaker.clone()));
         c.push(speaker, utext, first.start..last.end, method, conf, UtteranceKind::Dialogue, Vec::new());
     }
+}
+
+/// `text[a..b]` with both ends moved back to char boundaries; empty when a ≥ b.
+fn safe_slice(text: &str, a: usize, b: usize) -> &str {
+    let b = crate::ingest::text::prefix(text, b).len();
+    let a = crate::ingest::text::prefix(text, a.min(b)).len();
+    &text[a..b]
 }
 
 fn vocative(names: &Names, quote: &str, zh: bool) -> Option<String> {

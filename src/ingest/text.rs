@@ -208,7 +208,30 @@ fn wrap_width(lines: &[Line]) -> Option<usize> {
         .iter()
         .filter(|&&w| w * 100 >= p90 * 75 && w <= p90 + 4)
         .count();
+    // Verse: nearly every continuation line starts with a capital letter.
+    let (mut cont, mut capital) = (0usize, 0usize);
+    for pair in lines.windows(2) {
+        if pair[0].width > 0 && pair[1].width > 0 {
+            if let Some(c) = pair[1].text.trim_start().chars().next() {
+                if c.is_alphabetic() && !is_cjk(c) {
+                    cont += 1;
+                    capital += c.is_uppercase() as usize;
+                }
+            }
+        }
+    }
+    if cont >= 20 && capital * 10 >= cont * 7 {
+        return None;
+    }
     (near * 2 >= widths.len()).then_some(p90)
+}
+
+/// A line that begins something of its own: a speaker tag, a heading, a stage direction.
+fn starts_block(t: &str) -> bool {
+    t.starts_with(['(', '（', '[', '【', '#'])
+        || crate::extract::script::speaker_tag(t).is_some()
+        || crate::extract::script::is_heading(t)
+        || crate::extract::script::is_play_cue(t)
 }
 
 fn starts_indented(s: &str) -> bool {
@@ -233,7 +256,11 @@ pub fn normalize(original: &str) -> (TextBuilder, NormalizeReport) {
         }
         let next = &lines[idx + 1];
         let join = wrap.is_some_and(|w| {
-            line.width * 10 >= w * 6 && next.width > 0 && !starts_indented(next.text)
+            line.width * 10 >= w * 6
+                && next.width > 0
+                && !starts_indented(next.text)
+                && !starts_block(next.text.trim())
+                && !line.text.trim_end().ends_with([':', '：'])
         });
         if join {
             report.wrapped_lines_joined += 1;
