@@ -320,7 +320,13 @@ pub fn strip_directions(s: &str) -> (String, Vec<String>) {
         }
     }
     out.push_str(rest);
-    let t = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Collapse spaces within lines; keep line breaks (verse).
+    let t = out
+        .split('\n')
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
     // Joining on spaces must not insert gaps between CJK characters.
     let t = if t.chars().any(crate::ingest::text::is_cjk) { cjk_spaces(&t) } else { t };
     (t, dirs)

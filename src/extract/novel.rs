@@ -398,6 +398,7 @@ fn discover_names(text: &str, zh: bool) -> HashMap<String, usize> {
             *c >= 2 && !ZH_NOT_FIRST.contains(a) && !ZH_NOT_SECOND.contains(b) && !ZH_NOT_NAMES.contains(&n.as_str())
         });
     } else {
+        let mut strong: std::collections::HashSet<String> = std::collections::HashSet::new();
         for line in text.lines() {
             let mut sentence_start = true;
             for (pos, name) in en_name_spans(line) {
@@ -406,10 +407,19 @@ fn discover_names(text: &str, zh: bool) -> HashMap<String, usize> {
                 if !(initial && sentence_start && !name.contains(' ')) {
                     *counts.entry(name.to_owned()).or_default() += 1;
                 }
+                // "said Emma" / "Emma replied": a speaker even if named once.
+                let prev_word = before.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+                let after = &line[pos + name.len()..];
+                let next_word = after.trim_start().split(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+                let titled = name.split_whitespace().next().is_some_and(is_title) && name.contains(' ');
+                if titled || has_en_verb(prev_word) || (has_en_verb(next_word) && after.starts_with(' ')) {
+                    strong.insert(name.to_owned());
+                    counts.entry(name.to_owned()).or_default();
+                }
                 sentence_start = false;
             }
         }
-        counts.retain(|_, c| *c >= 3);
+        counts.retain(|n, c| *c >= 3 || strong.contains(n));
     }
     counts
 }
@@ -611,9 +621,7 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
         // The last sentence of the narration before the quote.
         let before_clause = {
             let b = before.trim_end();
-            let body = &b[..b.len() - b.chars().last().map_or(0, char::len_utf8)];
-            let cut = body.rfind(['.', '!', '?', '。', '！', '？', '；', ';', '”', '"']).map(|i| i + b[i..].chars().next().map_or(1, char::len_utf8)).unwrap_or(0);
-            b[cut..].to_owned()
+            b[last_sentence_start(b)..].to_owned()
         };
         let subject_of = |clause: &str, is_after: bool| -> Option<(Subject, bool)> {
             if zh {
@@ -685,6 +693,23 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
         recent.push((q.para, speaker.clone()));
         c.push(speaker, utext, first.start..last.end, method, conf, UtteranceKind::Dialogue, Vec::new());
     }
+}
+
+/// Where the last sentence of `b` starts (a title's period does not end a sentence).
+fn last_sentence_start(b: &str) -> usize {
+    let body = &b[..b.len() - b.chars().last().map_or(0, char::len_utf8)];
+    let mut end = body.len();
+    while let Some(i) = body[..end].rfind(['.', '!', '?', '。', '！', '？', '；', ';', '”', '"']) {
+        if body[i..].starts_with('.') {
+            let word_start = body[..i].rfind(|c: char| !c.is_alphabetic()).map_or(0, |j| j + 1);
+            if is_title(&body[word_start..=i]) {
+                end = word_start;
+                continue;
+            }
+        }
+        return i + body[i..].chars().next().map_or(1, char::len_utf8);
+    }
+    0
 }
 
 /// `text[a..b]` with both ends moved back to char boundaries; empty when a ≥ b.

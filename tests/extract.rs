@@ -1,0 +1,157 @@
+//! Extraction on real scripts, plays, screenplays, subtitles and novels.
+
+mod common;
+use dramatis::extract::{extract, Attribution, ExtractOptions, Layout, Script};
+use dramatis::ingest::{import_bytes, import_file, Document, IngestOptions};
+use dramatis::jobs::Job;
+use std::path::Path;
+
+fn load(paths: &[std::path::PathBuf]) -> (Vec<Document>, Script) {
+    let docs: Vec<Document> = paths.iter().map(|p| import_file(p, &IngestOptions::default(), &Job::silent()).unwrap()).collect();
+    let s = extract(&docs, &ExtractOptions::default());
+    (docs, s)
+}
+
+fn span_text(doc: &Document, start: usize, end: usize) -> String {
+    doc.original.chars().skip(start).take(end - start).collect()
+}
+
+#[test]
+fn zhenhuan_script() {
+    let (docs, s) = load(&common::zhenhuan_files());
+    assert_eq!(s.layout, Layout::Script);
+    let zh = s.cast.find("甄嬛").unwrap();
+    assert!(zh.lines > 3500, "甄嬛 lines: {}", zh.lines);
+    assert_eq!(s.cast.members[0].name, "甄嬛");
+    let aliases: Vec<&str> = zh.suggested_aliases.iter().map(|a| a.alias.as_str()).collect();
+    assert!(aliases.contains(&"嬛嬛") && aliases.contains(&"嬛儿"), "{aliases:?}");
+    assert!(s.scenes.len() > 1000, "scenes: {}", s.scenes.len());
+    // Stage directions are gone from the lines and kept as context.
+    assert!(s.utterances.iter().all(|u| !u.text.contains('（') && !u.text.contains('）')));
+    let su = s.utterances.iter().find(|u| u.speaker.as_deref() == Some("苏培盛") && u.text.starts_with("奉天承运")).unwrap();
+    assert_eq!(su.directions, vec!["宣旨"]);
+    assert!(s.scenes[0].context.iter().any(|c| c.contains("金銮殿")));
+    // Offsets point into each file's decoded text.
+    for u in s.utterances.iter().step_by(97) {
+        let orig = span_text(&docs[u.file], u.start, u.end);
+        if u.directions.is_empty() {
+            assert_eq!(orig, u.text);
+        } else {
+            assert!(orig.starts_with(u.text.chars().next().unwrap()), "{orig} / {}", u.text);
+        }
+    }
+    // Narrator lines are marked.
+    assert!(s.utterances.iter().any(|u| u.speaker.as_deref() == Some("旁白") && u.kind == dramatis::extract::UtteranceKind::Narration));
+}
+
+#[test]
+fn english_script_pack() {
+    let (docs, s) = load(&[common::repo().join("personas/lighthouse/script.txt")]);
+    assert_eq!(s.layout, Layout::Script);
+    assert_eq!(s.cast.members[0].name, "MAGS");
+    assert!(s.scenes.len() >= 10);
+    assert!(s.scenes.iter().any(|sc| sc.heading.as_deref().is_some_and(|h| h.starts_with("INT.") || h.starts_with("EXT."))));
+    for u in &s.utterances {
+        assert!(!u.text.contains('(') && !u.text.contains('['), "{}", u.text);
+        let orig = span_text(&docs[0], u.start, u.end);
+        assert!(orig.starts_with(&u.text[..u.text.len().min(3)]), "{orig:?} vs {:?}", u.text);
+    }
+}
+
+#[test]
+fn play_with_speaker_lines() {
+    let (_, s) = load(&[common::samples().join("plays/tinyshakespeare.txt")]);
+    assert_eq!(s.layout, Layout::Play);
+    let first = &s.utterances[0];
+    assert_eq!(first.speaker.as_deref(), Some("First Citizen"));
+    assert_eq!(first.text, "Before we proceed any further, hear me speak.");
+    assert_eq!(s.utterances[1].speaker.as_deref(), Some("All"));
+    assert!(s.cast.find("ROMEO").unwrap().lines > 100);
+    // Verse keeps its line breaks.
+    assert!(s.utterances.iter().any(|u| u.text.contains('\n')));
+    let gutenberg = "HAMLET.\nTo be, or not to be, that is the question.\n\nOPHELIA.\nGood my lord,\nHow does your honour for this many a day?\n\nHAMLET.\nI humbly thank you; well, well, well.\n";
+    let d = import_bytes(Path::new("h.txt"), gutenberg.as_bytes(), &IngestOptions::default()).unwrap();
+    let s = extract(&[d], &ExtractOptions::default());
+    assert_eq!(s.layout, Layout::Play);
+    let sp: Vec<&str> = s.utterances.iter().filter_map(|u| u.speaker.as_deref()).collect();
+    assert_eq!(sp, vec!["HAMLET", "OPHELIA", "HAMLET"]);
+}
+
+#[test]
+fn fountain_screenplay() {
+    let (docs, s) = load(&[common::samples().join("fountain/brick-and-steel.fountain")]);
+    assert_eq!(s.layout, Layout::Screenplay);
+    let steel = s.utterances.iter().find(|u| u.speaker.as_deref() == Some("STEEL")).unwrap();
+    assert_eq!(steel.text, "Beer's ready!");
+    assert_eq!(span_text(&docs[0], steel.start, steel.end), "Beer's ready!");
+    assert!(s.scenes[0].heading.as_deref().unwrap().starts_with("EXT. BRICK'S PATIO"));
+    // Character extensions and parentheticals are not part of names or lines.
+    assert!(s.cast.members.iter().all(|m| !m.name.contains('(') && !m.name.contains('^')));
+    assert!(s.utterances.iter().all(|u| !u.text.starts_with('(')));
+    // The title page is not dialogue.
+    assert!(s.cast.members.iter().all(|m| m.name != "Title" && m.name != "Author"));
+    let dual = "INT. ROOM - DAY\n\nBRICK\nScrew retirement.\n\nSTEEL ^\nScrew retirement.\n\n> CUT TO:\n\nEXT. ROOF - NIGHT\n\n@McCLANE\n(quietly)\nYippee.\n";
+    let d = import_bytes(Path::new("x.fountain"), dual.as_bytes(), &IngestOptions::default()).unwrap();
+    let s = extract(&[d], &ExtractOptions::default());
+    let sp: Vec<&str> = s.utterances.iter().filter_map(|u| u.speaker.as_deref()).collect();
+    assert_eq!(sp, vec!["BRICK", "STEEL", "McCLANE"]);
+    assert_eq!(s.utterances[2].directions, vec!["quietly"]);
+    assert_eq!(s.scenes.len(), 2);
+}
+
+#[test]
+fn subtitles() {
+    let (_, s) = load(&[common::samples().join("subtitles/sintel_en.srt")]);
+    assert_eq!(s.layout, Layout::Subtitles);
+    assert_eq!(s.utterances.len(), 26);
+    assert!(s.utterances.iter().all(|u| u.speaker.is_none() && u.method == Attribution::Unknown));
+    assert_eq!(s.utterances[2].text, "You're a fool for traveling alone, so completely unprepared.");
+    assert!(s.scenes.len() >= 2, "long silences break scenes");
+    let ass = "[Script Info]\nTitle: t\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:01.00,0:00:02.00,Default,Alice,0,0,0,,{\\an8}Where am I?\nDialogue: 0,0:00:02.50,0:00:04.00,Default,Bob,0,0,0,,{\\i1}Home.{\\i0}\n";
+    let d = import_bytes(Path::new("a.ass"), ass.as_bytes(), &IngestOptions::default()).unwrap();
+    let s = extract(&[d], &ExtractOptions::default());
+    let got: Vec<(Option<&str>, &str)> = s.utterances.iter().map(|u| (u.speaker.as_deref(), u.text.as_str())).collect();
+    assert_eq!(got, vec![(Some("Alice"), "Where am I?"), (Some("Bob"), "Home.")]);
+    let srt = "1\n00:00:01,000 --> 00:00:02,000\n- Are you coming?\n- In a minute.\n\n2\n00:00:03,000 --> 00:00:04,000\nMAGS: Kettle's on.\n";
+    let d = import_bytes(Path::new("a.srt"), srt.as_bytes(), &IngestOptions::default()).unwrap();
+    let s = extract(&[d], &ExtractOptions::default());
+    let got: Vec<(Option<&str>, &str)> = s.utterances.iter().map(|u| (u.speaker.as_deref(), u.text.as_str())).collect();
+    assert_eq!(got, vec![(None, "Are you coming?"), (None, "In a minute."), (Some("MAGS"), "Kettle's on.")]);
+}
+
+#[test]
+fn english_novel_attribution() {
+    let text = "Chapter 1\n\n\"I cannot agree with you, papa,\" said Emma. \"You know I cannot.\"\n\nMr. Woodhouse looked up from the fire. \"Poor Miss Taylor!\"\n\n\"She is very happy,\" Emma replied.\n\n\"But I am not,\" he said.\n\n\"Then we must be cheerful, papa.\"\n\n\"Must we?\"\n";
+    let d = import_bytes(Path::new("n.txt"), text.as_bytes(), &IngestOptions::default()).unwrap();
+    let s = extract(&[d], &ExtractOptions::default());
+    assert_eq!(s.layout, Layout::Novel);
+    let got: Vec<(Option<&str>, Attribution)> = s.utterances.iter().map(|u| (u.speaker.as_deref(), u.method)).collect();
+    assert_eq!(got[0], (Some("Emma"), Attribution::Explicit));
+    assert_eq!(s.utterances[0].text, "I cannot agree with you, papa, You know I cannot.");
+    assert_eq!(got[1], (Some("Mr. Woodhouse"), Attribution::Mention));
+    assert_eq!(got[2], (Some("Emma"), Attribution::Explicit));
+    assert_eq!(got[3], (Some("Mr. Woodhouse"), Attribution::Pronoun));
+    assert_eq!(got[4].0, Some("Emma"));
+    assert_eq!(got[5].0, Some("Mr. Woodhouse"));
+    // Offsets cover the quote text in the original.
+    let orig: Vec<char> = text.chars().collect();
+    let u = &s.utterances[2];
+    assert_eq!(orig[u.start..u.end].iter().collect::<String>(), "She is very happy,");
+}
+
+#[test]
+fn chinese_novel_attribution() {
+    let text = "第一章\n\n　　少平对着镜子一照，自己也忍不住笑了。晓霞递给他一块毛巾。\n　　他猛地转过身，盯着她，问：\n　　“我还漂亮吗？”\n　　晓霞不笑了，嘴里喃喃地说：“是的，还和原来一样漂亮……”\n　　“想我了吗？”\n　　她问。\n　　“想。”少平说。\n　　晓霞笑道：“我也想你。”\n";
+    let d = import_bytes(Path::new("n.txt"), text.as_bytes(), &IngestOptions::default()).unwrap();
+    let opts = ExtractOptions {
+        known_cast: vec![
+            dramatis::extract::CastHint { aliases: vec!["孙少平".into(), "少平".into()], gender: Some('M') },
+            dramatis::extract::CastHint { aliases: vec!["田晓霞".into(), "晓霞".into()], gender: Some('F') },
+        ],
+        ..Default::default()
+    };
+    let s = extract(&[d], &opts);
+    let got: Vec<Option<&str>> = s.utterances.iter().map(|u| u.speaker.as_deref()).collect();
+    assert_eq!(got, vec![Some("孙少平"), Some("田晓霞"), Some("田晓霞"), Some("孙少平"), Some("田晓霞")]);
+    assert_eq!(s.utterances[0].text, "我还漂亮吗？");
+}
