@@ -63,35 +63,43 @@ const ZH_TITLES: &[&str] = &[
 /// Characters that end a word before a title rather than name someone: 请小主, 谢王爷.
 const ZH_NOT_PREFIX: &str = "是请对着道谢给跟那知望替犯看害的了在你我他她这各位以之今别叫让和与被把向见为问说告带去来到有没不也都就还又才再吗呢吧啊呀么一二三几个们众诸老小大好多少新";
 
-/// Ways others may address a character: given-name forms (嬛嬛, 嬛儿, 实初)
-/// and one character plus a title (莞嫔, 苏公公).
-fn zh_candidates(line: &str, name: &str) -> Vec<String> {
-    let mut out = Vec::new();
+/// Given-name forms of a Chinese name that others may use: 嬛嬛, 嬛儿, 实初.
+fn zh_name_forms(name: &str) -> Vec<String> {
     let nc: Vec<char> = name.chars().collect();
+    let mut out = Vec::new();
     if let Some(&last) = nc.last() {
-        if nc.len() >= 2 {
-            for form in [format!("{last}{last}"), format!("{last}儿")] {
-                if line.contains(&form) {
-                    out.push(form);
-                }
-            }
-        }
-        if nc.len() == 3 {
-            let given: String = nc[1..].iter().collect();
-            if line.contains(&given) {
-                out.push(given);
+        if nc.len() >= 2 && nc.iter().all(|&c| is_han(c)) {
+            out.push(format!("{last}{last}"));
+            out.push(format!("{last}儿"));
+            if nc.len() == 3 {
+                out.push(nc[1..].iter().collect());
             }
         }
     }
+    out
+}
+
+/// Ways others may address a character: given-name forms (嬛嬛, 嬛儿, 实初)
+/// and one character plus a title (莞嫔, 苏公公).
+fn zh_candidates(line: &str, forms: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = forms.iter().filter(|f| line.contains(f.as_str())).cloned().collect();
     let chars: Vec<char> = line.chars().collect();
-    for (i, &p) in chars.iter().enumerate() {
+    for i in 0..chars.len().saturating_sub(1) {
+        // Cheap test first: does a title start at the next character?
+        if !matches!(chars[i + 1], '贵' | '皇' | '娘' | '小' | '答' | '常' | '嫔' | '妃' | '姐' | '妹' | '公' | '姑' | '大' | '格' | '福' | '典' | '哥' | '王' | '先' | '太' | '少' | '夫' | '老') {
+            continue;
+        }
+        let p = chars[i];
         if !is_han(p) || ZH_NOT_PREFIX.contains(p) {
             continue;
         }
-        let rest: String = chars[i + 1..chars.len().min(i + 3)].iter().collect();
         for t in ZH_TITLES {
-            if rest.starts_with(t) {
-                out.push(format!("{p}{t}"));
+            let n = t.chars().count();
+            if i + 1 + n <= chars.len() && t.chars().zip(&chars[i + 1..]).all(|(a, &b)| a == b) {
+                let mut w = String::with_capacity(3 * (n + 1));
+                w.push(p);
+                w.push_str(t);
+                out.push(w);
                 break;
             }
         }
@@ -116,6 +124,38 @@ fn en_candidates(line: &str) -> Vec<String> {
         }
         sentence_start = raw.ends_with(['.', '!', '?', ':', ';', '"', '—']) || raw.ends_with("--");
         prev = w;
+    }
+    out
+}
+
+/// The members of `wanted` that occur in `text`, each once. Candidates are
+/// two or three Han characters, or one or two words, so only those are tried.
+fn occurrences<'w>(text: &str, wanted: &std::collections::HashSet<&'w str>) -> Vec<&'w str> {
+    let mut out: Vec<&'w str> = Vec::new();
+    let mut push = |piece: &str| {
+        if let Some(&w) = wanted.get(piece) {
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    };
+    if text.chars().any(is_cjk) {
+        let idx: Vec<usize> = text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len())).collect();
+        for i in 0..idx.len() {
+            for len in 2..=3 {
+                if i + len < idx.len() {
+                    push(&text[idx[i]..idx[i + len]]);
+                }
+            }
+        }
+    } else {
+        let words: Vec<&str> = text.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric())).collect();
+        for (i, w) in words.iter().enumerate() {
+            push(w);
+            if i + 1 < words.len() {
+                push(&format!("{w} {}", words[i + 1]));
+            }
+        }
     }
     out
 }
@@ -180,6 +220,7 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
     // Forms of address: words said to a character just before they answer.
     let mut said_to: HashMap<(usize, String), usize> = HashMap::new();
     let mut everywhere: HashMap<String, usize> = HashMap::new();
+    let mut forms_cache: HashMap<usize, Vec<String>> = HashMap::new();
     for w in utterances.windows(2) {
         let (prev, cur) = (&w[0], &w[1]);
         let (Some(ps), Some(cs)) = (&prev.speaker, &cur.speaker) else { continue };
@@ -187,7 +228,12 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
             continue;
         }
         let Some(&ci) = by_name.get(cs.as_str()) else { continue };
-        let cands = if prev.text.chars().any(is_cjk) { zh_candidates(&prev.text, cs) } else { en_candidates(&prev.text) };
+        let cands = if prev.text.chars().any(is_cjk) {
+            let forms = forms_cache.entry(ci).or_insert_with(|| zh_name_forms(cs));
+            zh_candidates(&prev.text, forms)
+        } else {
+            en_candidates(&prev.text)
+        };
         let mut seen = std::collections::HashSet::new();
         for c in cands {
             if seen.insert(c.clone()) {
@@ -210,10 +256,8 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
         if let Some(&ci) = by_name.get(cs.as_str()) {
             *answers_by.entry(ci).or_default() += 1;
         }
-        for a in &wanted {
-            if prev.text.contains(a) {
-                *everywhere.entry((*a).to_owned()).or_default() += 1;
-            }
+        for a in occurrences(&prev.text, &wanted) {
+            *everywhere.entry(a.to_owned()).or_default() += 1;
         }
     }
     let speakers_lower: std::collections::HashSet<String> = members.iter().map(|m| m.name.to_lowercase()).collect();

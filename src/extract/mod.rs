@@ -289,6 +289,12 @@ pub fn extract(docs: &[Document], opts: &ExtractOptions) -> Script {
 
 /// Remove bracketed stage directions from a line; returns the clean text and the directions.
 pub fn strip_directions(s: &str) -> (String, Vec<String>) {
+    // Fast path: nothing bracketed and no runs of spaces to collapse.
+    if !s.contains(['（', '(', '[', '【', '\n', '\t', '\u{3000}', '\u{a0}']) && !s.contains("  ") {
+        let t = s.trim();
+        let t = if t.contains(' ') && t.chars().any(crate::ingest::text::is_cjk) { cjk_spaces(t) } else { t.to_owned() };
+        return (t, Vec::new());
+    }
     let mut out = String::with_capacity(s.len());
     let mut dirs = Vec::new();
     let mut rest = s;

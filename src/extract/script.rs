@@ -32,7 +32,7 @@ fn valid_name(name: &str) -> bool {
     if first.is_ascii_digit() || n.ends_with(['.', '·']) && !n.is_ascii() {
         return false;
     }
-    if NOT_NAMES.contains(&n.to_lowercase().as_str()) {
+    if n.len() <= 12 && NOT_NAMES.iter().any(|x| x.eq_ignore_ascii_case(n)) {
         return false;
     }
     let cjk = n.chars().filter(|&c| is_cjk(c)).count();
