@@ -18,7 +18,16 @@ impl Rng {
 }
 
 fn english_novel(bytes: usize) -> String {
-    let names = ["Emma", "Mr. Knightley", "Harriet", "Mrs. Weston", "Frank Churchill", "Jane", "Miss Bates", "Mr. Elton"];
+    let names = [
+        "Emma",
+        "Mr. Knightley",
+        "Harriet",
+        "Mrs. Weston",
+        "Frank Churchill",
+        "Jane",
+        "Miss Bates",
+        "Mr. Elton",
+    ];
     let verbs = ["said", "replied", "cried", "asked", "whispered", "answered"];
     let words = "the of and a to in he she was it that his her with as for had you not be at on by all which have from this they were my one so but there been if when would who them more no what very said could into time than only some upon".split(' ').collect::<Vec<_>>();
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
@@ -39,7 +48,13 @@ fn english_novel(bytes: usize) -> String {
         };
         let who = names[rng.next(names.len())];
         match rng.next(4) {
-            0 => s.push_str(&format!("\"{}\" {} {}. \"{}\"\n\n", sentence(&mut rng), verbs[rng.next(verbs.len())], who, sentence(&mut rng))),
+            0 => s.push_str(&format!(
+                "\"{}\" {} {}. \"{}\"\n\n",
+                sentence(&mut rng),
+                verbs[rng.next(verbs.len())],
+                who,
+                sentence(&mut rng)
+            )),
             1 => s.push_str(&format!("{who} looked up. \"{}\"\n\n", sentence(&mut rng))),
             2 => s.push_str(&format!("\"{}\"\n\n", sentence(&mut rng))),
             _ => {
@@ -73,11 +88,24 @@ fn chinese_novel(bytes: usize) -> String {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut s = String::with_capacity(bytes + 1000);
     while s.len() < bytes {
-        let sentence = |rng: &mut Rng| -> String { (0..8 + rng.next(16)).map(|_| chars[rng.next(chars.len())]).collect::<String>() + "。" };
+        let sentence = |rng: &mut Rng| -> String {
+            (0..8 + rng.next(16))
+                .map(|_| chars[rng.next(chars.len())])
+                .collect::<String>()
+                + "。"
+        };
         let who = names[rng.next(names.len())];
         match rng.next(3) {
-            0 => s.push_str(&format!("　　{who}{}：“{}”\n", verbs[rng.next(verbs.len())], sentence(&mut rng))),
-            1 => s.push_str(&format!("　　“{}”{who}{}。\n", sentence(&mut rng), verbs[rng.next(verbs.len())])),
+            0 => s.push_str(&format!(
+                "　　{who}{}：“{}”\n",
+                verbs[rng.next(verbs.len())],
+                sentence(&mut rng)
+            )),
+            1 => s.push_str(&format!(
+                "　　“{}”{who}{}。\n",
+                sentence(&mut rng),
+                verbs[rng.next(verbs.len())]
+            )),
             _ => s.push_str(&format!("　　{}{}\n", sentence(&mut rng), sentence(&mut rng))),
         }
     }
@@ -95,18 +123,30 @@ fn script(bytes: usize) -> String {
             scene += 1;
         }
         let who = names[rng.next(names.len())];
-        s.push_str(&format!("{who}（低声）：皇上，臣妾今日给太后请安，太后说起您近来操劳。（递上茶）请皇上用茶。\n"));
+        s.push_str(&format!(
+            "{who}（低声）：皇上，臣妾今日给太后请安，太后说起您近来操劳。（递上茶）请皇上用茶。\n"
+        ));
     }
     s
 }
 
+/// Makes a source of about the given size in bytes.
+type Generator = fn(usize) -> String;
+
 fn main() {
-    let mb = std::env::var("DRAMATIS_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(24usize);
+    let mb = std::env::var("DRAMATIS_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24usize);
     let dir = std::env::temp_dir().join(format!("dramatis-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     println!("import + extract throughput ({mb} MB each, release build, one thread)");
     let only = std::env::var("DRAMATIS_BENCH_ONLY").unwrap_or_default();
-    let kinds: [(&str, fn(usize) -> String); 3] = [("English novel", english_novel), ("Chinese novel", chinese_novel), ("Chinese script", script)];
+    let kinds: [(&str, Generator); 3] = [
+        ("English novel", english_novel),
+        ("Chinese novel", chinese_novel),
+        ("Chinese script", script),
+    ];
     for (name, make) in kinds {
         if !only.is_empty() && !name.to_lowercase().contains(&only) {
             continue;
@@ -125,11 +165,20 @@ fn main() {
             utterances = s.utterances.len();
             if total < best {
                 best = total;
-                println!("  {name:<15} import {:>6.1} MB/s, import+extract {:>6.1} MB/s ({} utterances, {} speakers)", text.len() as f64 / 1048576.0 / t_import, text.len() as f64 / 1048576.0 / total, utterances, s.cast.members.len());
+                println!(
+                    "  {name:<15} import {:>6.1} MB/s, import+extract {:>6.1} MB/s ({} utterances, {} speakers)",
+                    text.len() as f64 / 1048576.0 / t_import,
+                    text.len() as f64 / 1048576.0 / total,
+                    utterances,
+                    s.cast.members.len()
+                );
             }
         }
         let _ = utterances;
-        println!("  {name:<15} best: {:.1} MB/s (target ≥ 100 MB/s)", text.len() as f64 / 1048576.0 / best);
+        println!(
+            "  {name:<15} best: {:.1} MB/s (target ≥ 100 MB/s)",
+            text.len() as f64 / 1048576.0 / best
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dramatis::dataset::{io::Format, DatasetOptions};
-use dramatis::extract::{ExtractOptions, Layout, Script};
+use dramatis::extract::{CastHint, ExtractOptions, Layout, Script};
 use dramatis::ingest::IngestOptions;
 use dramatis::jobs::{CancelToken, Error, Job, Progress};
 use dramatis::persona::PersonaPack;
@@ -12,7 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 #[derive(Parser)]
-#[command(name = "dramatis", version, about = "Turn a character from a book or a script into a persona dataset, on your own machine")]
+#[command(
+    name = "dramatis",
+    version,
+    about = "Turn a character from a book or a script into a persona dataset, on your own machine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,9 +39,25 @@ enum Command {
         common: Common,
         #[arg(long, value_enum)]
         layout: Option<LayoutArg>,
+        /// Confirmed cast (alias groups), as for `extract --cast-file`.
+        #[arg(long)]
+        cast_file: Option<PathBuf>,
+    },
+    /// Check an Alpaca/ShareGPT dataset file; optionally convert it.
+    Dataset {
+        file: PathBuf,
+        /// Convert to this format and write into the -o folder.
+        #[arg(long, value_enum)]
+        to: Option<FormatArg>,
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        jsonl: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Extract utterances; with --character, build the persona dataset.
-    Extract(ExtractArgs),
+    Extract(Box<ExtractArgs>),
     /// Run the whole pipeline on the bundled sample personas.
     Demo {
         /// Where to write the datasets.
@@ -131,8 +151,23 @@ struct ExtractArgs {
     min_chars: usize,
     #[arg(long, value_enum)]
     layout: Option<LayoutArg>,
+    /// Confirmed cast: a JSON list of {"aliases": [main, other…], "gender": "F"}.
+    #[arg(long)]
+    cast_file: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
+}
+
+fn load_cast(path: Option<&Path>) -> Result<Vec<CastHint>, Error> {
+    let Some(p) = path else { return Ok(Vec::new()) };
+    let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Format {
+        path: p.into(),
+        detail: format!(
+            "line {}: {e}. Expected a JSON list like [{{\"aliases\": [\"甄嬛\", \"嬛嬛\"], \"gender\": \"F\"}}]",
+            e.line()
+        ),
+    })
 }
 
 /// Progress bars on a terminal; nothing when output is piped.
@@ -144,11 +179,15 @@ fn cli_job(json: bool) -> (Job, Arc<Mutex<Option<ProgressBar>>>) {
             return;
         }
         let Ok(mut slot) = b.lock() else { return };
-        let pb = slot.get_or_insert_with(|| {
-            let pb = ProgressBar::new(0);
-            pb.set_style(ProgressStyle::with_template("{spinner} {prefix:>8} [{bar:30}] {bytes}/{total_bytes} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
-            pb
-        });
+        let pb = slot.get_or_insert_with(|| ProgressBar::new(0));
+        let template = if p.unit == "bytes" {
+            "{spinner} {prefix:>8} [{bar:30}] {bytes}/{total_bytes} {wide_msg}"
+        } else {
+            "{spinner} {prefix:>8} [{bar:30}] {pos}/{len} {wide_msg}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            pb.set_style(style.progress_chars("=> "));
+        }
         pb.set_prefix(p.stage);
         if let Some(t) = p.total {
             pb.set_length(t);
@@ -174,11 +213,28 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
 }
 
 fn print_cast(script: &Script) {
-    println!("Layout: {:?}; {} utterances in {} scenes; {} speakers ({} lines with unknown speaker)", script.layout, script.utterances.len(), script.scenes.len(), script.cast.members.len(), script.cast.unknown_lines);
-    println!("{:<24} {:>6} {:>8}  first seen      aliases (suggested)", "speaker", "lines", "chars");
+    println!(
+        "Layout: {:?}; {} utterances in {} scenes; {} speakers ({} lines with unknown speaker)",
+        script.layout,
+        script.utterances.len(),
+        script.scenes.len(),
+        script.cast.members.len(),
+        script.cast.unknown_lines
+    );
+    println!(
+        "{:<24} {:>6} {:>8}  first seen      aliases (suggested)",
+        "speaker", "lines", "chars"
+    );
     for m in script.cast.members.iter().take(60) {
         let aliases: Vec<&str> = m.suggested_aliases.iter().map(|a| a.alias.as_str()).collect();
-        println!("{:<24} {:>6} {:>8}  scene {:<8}  {}", m.name, m.lines, m.chars, m.first_scene + 1, aliases.join(", "));
+        println!(
+            "{:<24} {:>6} {:>8}  scene {:<8}  {}",
+            m.name,
+            m.lines,
+            m.chars,
+            m.first_scene + 1,
+            aliases.join(", ")
+        );
     }
     if script.cast.members.len() > 60 {
         println!("… and {} more", script.cast.members.len() - 60);
@@ -189,7 +245,9 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Import { files, common } => {
             let (job, bar) = cli_job(common.json);
-            let opts = IngestOptions { max_bytes: common.max_mb << 20 };
+            let opts = IngestOptions {
+                max_bytes: common.max_mb << 20,
+            };
             let (_, summaries) = pipeline::import_all(&files, &opts, &job)?;
             finish_bar(&bar);
             if common.json {
@@ -197,7 +255,19 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             for s in summaries {
                 let n = &s.normalized;
-                println!("{}: {:?}, {}, {} characters, {} lines{}", s.file, s.format, s.encoding, s.chars, s.lines, if s.lossy { " (some bytes could not be decoded)" } else { "" });
+                println!(
+                    "{}: {:?}, {}, {} characters, {} lines{}",
+                    s.file,
+                    s.format,
+                    s.encoding,
+                    s.chars,
+                    s.lines,
+                    if s.lossy {
+                        " (some bytes could not be decoded)"
+                    } else {
+                        ""
+                    }
+                );
                 println!("  normalised: {} line endings, {} wrapped lines joined, {} footnote markers removed, {} full-width characters folded", n.line_endings_fixed, n.wrapped_lines_joined, n.footnote_markers_removed, n.fullwidth_chars_folded);
                 if s.chapters > 0 || s.cues > 0 {
                     println!("  {} chapters, {} subtitle cues", s.chapters, s.cues);
@@ -205,19 +275,38 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Cast { files, common, layout } => {
+        Command::Cast {
+            files,
+            common,
+            layout,
+            cast_file,
+        } => {
             let (job, bar) = cli_job(common.json);
-            let opts = IngestOptions { max_bytes: common.max_mb << 20 };
-            let eo = ExtractOptions { layout: layout.map(Into::into), ..Default::default() };
+            let opts = IngestOptions {
+                max_bytes: common.max_mb << 20,
+            };
+            let eo = ExtractOptions {
+                layout: layout.map(Into::into),
+                known_cast: load_cast(cast_file.as_deref())?,
+            };
             let (script, _) = pipeline::extract_files(&files, &opts, &eo, &job)?;
             finish_bar(&bar);
             if common.json {
-                return print_json(&serde_json::json!({"layout": script.layout, "scenes": script.scenes.len(), "utterances": script.utterances.len(), "cast": script.cast}));
+                return print_json(
+                    &serde_json::json!({"layout": script.layout, "scenes": script.scenes.len(), "utterances": script.utterances.len(), "cast": script.cast}),
+                );
             }
             print_cast(&script);
             Ok(())
         }
-        Command::Extract(a) => extract(a),
+        Command::Extract(a) => extract(*a),
+        Command::Dataset {
+            file,
+            to,
+            out,
+            jsonl,
+            json,
+        } => check_dataset(&file, to, out.as_deref(), jsonl, json),
         Command::Demo { out, personas } => demo(&out, personas),
     }
 }
@@ -229,17 +318,30 @@ fn extract(a: ExtractArgs) -> Result<(), Error> {
         files.extend(p.source_paths());
     }
     let (job, bar) = cli_job(a.common.json);
-    let opts = IngestOptions { max_bytes: a.common.max_mb << 20 };
-    let eo = ExtractOptions { layout: a.layout.map(Into::into), ..Default::default() };
+    let opts = IngestOptions {
+        max_bytes: a.common.max_mb << 20,
+    };
+    let eo = ExtractOptions {
+        layout: a.layout.map(Into::into),
+        known_cast: load_cast(a.cast_file.as_deref())?,
+    };
     let (script, _) = pipeline::extract_files(&files, &opts, &eo, &job)?;
     finish_bar(&bar);
-    let character = a.character.clone().or_else(|| pack.as_ref().map(|p| p.settings.character.clone()));
+    let character = a
+        .character
+        .clone()
+        .or_else(|| pack.as_ref().map(|p| p.settings.character.clone()));
     let Some(character) = character else {
         if a.common.json {
             return print_json(&script.utterances);
         }
         for u in script.utterances.iter().take(200) {
-            println!("[scene {}] {}: {}", u.scene + 1, u.speaker.as_deref().unwrap_or("(unknown)"), u.text);
+            println!(
+                "[scene {}] {}: {}",
+                u.scene + 1,
+                u.speaker.as_deref().unwrap_or("(unknown)"),
+                u.text
+            );
         }
         if script.utterances.len() > 200 {
             println!("… {} more (use --json for all)", script.utterances.len() - 200);
@@ -247,7 +349,10 @@ fn extract(a: ExtractArgs) -> Result<(), Error> {
         eprintln!("\nTo build a dataset, pass --character NAME and -o OUT. Run `dramatis cast` to see the speakers.");
         return Ok(());
     };
-    let out = a.out.clone().ok_or_else(|| Error::Invalid("-o OUT is needed: the folder to write the dataset into".into()))?;
+    let out = a
+        .out
+        .clone()
+        .ok_or_else(|| Error::Invalid("-o OUT is needed: the folder to write the dataset into".into()))?;
     let mut aliases = a.aliases.clone();
     if let Some(p) = &pack {
         aliases.extend(p.settings.aliases.iter().cloned());
@@ -257,8 +362,16 @@ fn extract(a: ExtractArgs) -> Result<(), Error> {
         aliases,
         context_lines: a.context_lines,
         history_turns: a.history,
-        system_prompt: a.system.clone().or_else(|| pack.as_ref().map(|p| p.settings.system_prompt.clone()).filter(|s| !s.is_empty())),
-        source_title: a.title.clone().or_else(|| pack.as_ref().map(|p| p.settings.source_title.clone())).unwrap_or_default(),
+        system_prompt: a.system.clone().or_else(|| {
+            pack.as_ref()
+                .map(|p| p.settings.system_prompt.clone())
+                .filter(|s| !s.is_empty())
+        }),
+        source_title: a
+            .title
+            .clone()
+            .or_else(|| pack.as_ref().map(|p| p.settings.source_title.clone()))
+            .unwrap_or_default(),
         min_output_chars: a.min_chars,
         validation_ratio: a.val_ratio,
         seed: a.seed,
@@ -278,18 +391,85 @@ fn extract(a: ExtractArgs) -> Result<(), Error> {
 
 fn print_run(run: &pipeline::DatasetRun) {
     let r = &run.report;
-    println!("{}: {} of {} utterances are theirs ({:?} layout)", run.character, run.character_lines, run.utterances, run.layout);
-    println!("  samples: {} kept of {} replies ({} train / {} validation, split by scene: {} / {} scenes)", r.kept, r.candidates, r.train, r.validation, r.scenes_train, r.scenes_validation);
+    println!(
+        "{}: {} of {} utterances are theirs ({:?} layout)",
+        run.character, run.character_lines, run.utterances, run.layout
+    );
+    println!(
+        "  samples: {} kept of {} replies ({} train / {} validation, split by scene: {} / {} scenes)",
+        r.kept, r.candidates, r.train, r.validation, r.scenes_train, r.scenes_validation
+    );
     println!("  dropped: {} too short, {} exact and {} near duplicates, {} validation replies also in training; {} lines had no one to answer", r.dropped_short, r.dropped_exact_duplicates, r.dropped_near_duplicates, r.leaked_removed, r.no_context);
     if r.general_mixed > 0 {
         println!("  mixed in {} general instruction samples", r.general_mixed);
     }
-    println!("  reply length ≈ {:.0} tokens on average (p90 {}), about {} tokens in all", r.output_tokens.mean, r.output_tokens.p90, r.total_tokens);
+    println!(
+        "  reply length ≈ {:.0} tokens on average (p90 {}), about {} tokens in all",
+        r.output_tokens.mean, r.output_tokens.p90, r.total_tokens
+    );
     println!("  wrote {}", run.files.train.display());
     if let Some(v) = &run.files.validation {
         println!("  wrote {}", v.display());
     }
     println!("  wrote {}", run.files.dataset_info.display());
+}
+
+fn check_dataset(file: &Path, to: Option<FormatArg>, out: Option<&Path>, jsonl: bool, json: bool) -> Result<(), Error> {
+    use dramatis::dataset::io;
+    let imported = io::read(file)?;
+    let (samples, conversations, format) = match imported {
+        io::Imported::Alpaca(s) => {
+            let c: Vec<_> = s.iter().map(io::sample_to_conversation).collect();
+            (s, c, Format::Alpaca)
+        }
+        io::Imported::ShareGpt(c) => (
+            c.iter().flat_map(io::conversation_to_samples).collect(),
+            c,
+            Format::ShareGpt,
+        ),
+    };
+    let mut report = dramatis::dataset::HealthReport::default();
+    dramatis::dataset::health::refresh(&mut report, &samples);
+    report.kept = samples.len();
+    let written = match (to, out) {
+        (Some(t), Some(dir)) => {
+            let f = match t {
+                FormatArg::Alpaca => Format::Alpaca,
+                FormatArg::Sharegpt => Format::ShareGpt,
+            };
+            let name = dramatis::persona::slug(
+                &file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            Some(io::export(dir, &name, f, jsonl, &samples, &conversations)?)
+        }
+        (Some(_), None) => {
+            return Err(Error::Invalid(
+                "--to needs -o OUT: the folder to write the converted data set into".into(),
+            ))
+        }
+        _ => None,
+    };
+    if json {
+        return print_json(
+            &serde_json::json!({"format": format, "samples": samples.len(), "conversations": conversations.len(), "report": report, "written": written}),
+        );
+    }
+    println!(
+        "{}: {:?}, {} samples ({} conversations); replies ≈ {:.0} tokens on average, {} tokens in all",
+        file.display(),
+        format,
+        samples.len(),
+        conversations.len(),
+        report.output_tokens.mean,
+        report.total_tokens
+    );
+    if let Some(w) = written {
+        println!("  wrote {} and {}", w.train.display(), w.dataset_info.display());
+    }
+    Ok(())
 }
 
 fn demo(out: &Path, personas: Option<PathBuf>) -> Result<(), Error> {
@@ -308,22 +488,42 @@ fn demo(out: &Path, personas: Option<PathBuf>) -> Result<(), Error> {
         .collect();
     packs.sort();
     if packs.is_empty() {
-        return Err(Error::Invalid(format!("no persona packs (folders with persona.json) in {}", root.display())));
+        return Err(Error::Invalid(format!(
+            "no persona packs (folders with persona.json) in {}",
+            root.display()
+        )));
     }
     for dir in packs {
         let pack = PersonaPack::load(&dir)?;
         let s = &pack.settings;
         println!("== {} — {} ==", s.name, s.source_title);
         let (job, bar) = cli_job(false);
-        let (script, summaries) = pipeline::extract_files(&pack.source_paths(), &IngestOptions::default(), &ExtractOptions::default(), &job)?;
+        let (script, summaries) = pipeline::extract_files(
+            &pack.source_paths(),
+            &IngestOptions::default(),
+            &ExtractOptions::default(),
+            &job,
+        )?;
         finish_bar(&bar);
         for im in &summaries {
-            println!("import: {} ({:?}, {}, {} characters)", im.file, im.format, im.encoding, im.chars);
+            println!(
+                "import: {} ({:?}, {}, {} characters)",
+                im.file, im.format, im.encoding, im.chars
+            );
         }
         println!("cast:");
         for m in script.cast.members.iter().take(6) {
             let aliases: Vec<&str> = m.suggested_aliases.iter().map(|a| a.alias.as_str()).collect();
-            println!("  {:<16} {:>4} lines  {}", m.name, m.lines, if aliases.is_empty() { String::new() } else { format!("(also: {})", aliases.join(", ")) });
+            println!(
+                "  {:<16} {:>4} lines  {}",
+                m.name,
+                m.lines,
+                if aliases.is_empty() {
+                    String::new()
+                } else {
+                    format!("(also: {})", aliases.join(", "))
+                }
+            );
         }
         let dopts = DatasetOptions {
             character: s.character.clone(),
@@ -333,7 +533,12 @@ fn demo(out: &Path, personas: Option<PathBuf>) -> Result<(), Error> {
             ..Default::default()
         };
         let mix = MixOptions::parse("builtin:0.2")?;
-        let pack_out = out.join(dramatis::persona::slug(dir.file_name().map(|n| n.to_string_lossy().into_owned()).as_deref().unwrap_or("persona")));
+        let pack_out = out.join(dramatis::persona::slug(
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .as_deref()
+                .unwrap_or("persona"),
+        ));
         let run = pipeline::build_dataset(&script, &dopts, Format::Alpaca, false, Some(&mix), &pack_out, &job)?;
         print_run(&run);
         println!();

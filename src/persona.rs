@@ -39,17 +39,29 @@ impl PersonaPack {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let settings: PersonaSettings = serde_json::from_str(&text).map_err(|e| Error::Format {
             path: path.clone(),
-            detail: format!("line {}: {e}. Fix persona.json (fields: name, character, files, …).", e.line()),
+            detail: format!(
+                "line {}: {e}. Fix persona.json (fields: name, character, files, …).",
+                e.line()
+            ),
         })?;
         if settings.files.is_empty() {
-            return Err(Error::Format { path, detail: "\"files\" lists no source files".into() });
+            return Err(Error::Format {
+                path,
+                detail: "\"files\" lists no source files".into(),
+            });
         }
         for f in &settings.files {
             if Path::new(f).is_absolute() || f.contains("..") {
-                return Err(Error::Format { path, detail: format!("the file \"{f}\" must be a plain path inside the pack") });
+                return Err(Error::Format {
+                    path,
+                    detail: format!("the file \"{f}\" must be a plain path inside the pack"),
+                });
             }
         }
-        Ok(PersonaPack { dir: dir.into(), settings })
+        Ok(PersonaPack {
+            dir: dir.into(),
+            settings,
+        })
     }
 
     pub fn source_paths(&self) -> Vec<PathBuf> {
@@ -62,7 +74,13 @@ pub fn slug(name: &str) -> String {
     let s: String = name
         .trim()
         .chars()
-        .map(|c| if c.is_alphanumeric() { c.to_lowercase().next().unwrap_or(c) } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_lowercase().next().unwrap_or(c)
+            } else {
+                '_'
+            }
+        })
         .collect();
     let s = s.trim_matches('_').to_owned();
     if s.is_empty() {

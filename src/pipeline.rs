@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 /// Import several files as one source, in the order given.
 pub fn import_all(files: &[PathBuf], opts: &IngestOptions, job: &Job) -> Result<(Vec<Document>, Vec<ImportSummary>)> {
     if files.is_empty() {
-        return Err(Error::Invalid("no files given. Name one or more book or script files.".into()));
+        return Err(Error::Invalid(
+            "no files given. Name one or more book or script files.".into(),
+        ));
     }
     let mut docs = Vec::new();
     let mut summaries = Vec::new();
@@ -45,9 +47,15 @@ impl MixOptions {
             _ => (spec, 0.2),
         };
         if !(0.0..0.95).contains(&ratio) {
-            return Err(Error::Invalid(format!("--mix ratio {ratio} must be between 0 and 0.9 (0.2 means 20% general samples)")));
+            return Err(Error::Invalid(format!(
+                "--mix ratio {ratio} must be between 0 and 0.9 (0.2 means 20% general samples)"
+            )));
         }
-        let set = if set.is_empty() || set == "builtin" { GeneralSet::Builtin } else { GeneralSet::File(set.into()) };
+        let set = if set.is_empty() || set == "builtin" {
+            GeneralSet::Builtin
+        } else {
+            GeneralSet::File(set.into())
+        };
         Ok(MixOptions { set, ratio })
     }
 }
@@ -88,7 +96,12 @@ pub fn build_dataset(
         };
         let n = dataset::mix(&mut data.samples, &general, m.ratio, opts.seed);
         // ShareGPT gets the same general samples as two-turn conversations.
-        data.conversations.extend(data.samples.iter().filter(|s| s.scene.is_none()).map(dataset::io::sample_to_conversation));
+        data.conversations.extend(
+            data.samples
+                .iter()
+                .filter(|s| s.scene.is_none())
+                .map(dataset::io::sample_to_conversation),
+        );
         data.report.general_mixed = n;
         dataset::health::refresh(&mut data.report, &data.samples);
     }
@@ -98,13 +111,19 @@ pub fn build_dataset(
     let report_path = out_dir.join(format!("{name}_report.json"));
     let report_json = serde_json::to_string_pretty(&data.report).unwrap_or_default();
     crate::jobs::write_atomic(&report_path, report_json.as_bytes())?;
-    let names: Vec<&str> = std::iter::once(opts.character.as_str()).chain(opts.aliases.iter().map(String::as_str)).collect();
+    let names: Vec<&str> = std::iter::once(opts.character.as_str())
+        .chain(opts.aliases.iter().map(String::as_str))
+        .collect();
     Ok(DatasetRun {
         character: opts.character.clone(),
         layout: script.layout,
         format,
         utterances: script.utterances.len(),
-        character_lines: script.utterances.iter().filter(|u| u.speaker.as_deref().is_some_and(|s| names.contains(&s))).count(),
+        character_lines: script
+            .utterances
+            .iter()
+            .filter(|u| u.speaker.as_deref().is_some_and(|s| names.contains(&s)))
+            .count(),
         system_prompt: data.system_prompt,
         report: data.report,
         files,
@@ -112,11 +131,22 @@ pub fn build_dataset(
 }
 
 /// Import and extract in one step.
-pub fn extract_files(files: &[PathBuf], ingest_opts: &IngestOptions, extract_opts: &ExtractOptions, job: &Job) -> Result<(Script, Vec<ImportSummary>)> {
+pub fn extract_files(
+    files: &[PathBuf],
+    ingest_opts: &IngestOptions,
+    extract_opts: &ExtractOptions,
+    job: &Job,
+) -> Result<(Script, Vec<ImportSummary>)> {
     let (docs, summaries) = import_all(files, ingest_opts, job)?;
     job.check()?;
     job.report("extract", 0, None, "files", "finding who says what");
     let script = extract::extract(&docs, extract_opts);
-    job.report("extract", docs.len() as u64, Some(docs.len() as u64), "files", format!("{} utterances", script.utterances.len()));
+    job.report(
+        "extract",
+        docs.len() as u64,
+        Some(docs.len() as u64),
+        "files",
+        format!("{} utterances", script.utterances.len()),
+    );
     Ok((script, summaries))
 }

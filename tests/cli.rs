@@ -5,8 +5,16 @@ use serde_json::Value;
 use std::process::Command;
 
 fn dramatis(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dramatis")).args(args).current_dir(common::repo()).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_dramatis"))
+        .args(args)
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -22,7 +30,10 @@ fn extract_json_lists_utterances_with_offsets() {
         for k in ["speaker", "text", "start", "end", "confidence", "scene"] {
             assert!(u.get(k).is_some(), "{k} missing in {u}");
         }
-        let (s, e) = (u["start"].as_u64().unwrap() as usize, u["end"].as_u64().unwrap() as usize);
+        let (s, e) = (
+            u["start"].as_u64().unwrap() as usize,
+            u["end"].as_u64().unwrap() as usize,
+        );
         let span: String = original[s..e].iter().collect();
         let text = u["text"].as_str().unwrap();
         let first_word = text.split_whitespace().next().unwrap();
@@ -52,7 +63,12 @@ fn extract_builds_a_dataset_from_several_files() {
     assert!(dir.path().join("dataset_info.json").is_file());
     assert!(dir.path().join("甄嬛_report.json").is_file());
     // The same files one at a time: the second file's utterances say file 1.
-    let (_, out, _) = dramatis(&["extract", files[0].to_str().unwrap(), files[1].to_str().unwrap(), "--json"]);
+    let (_, out, _) = dramatis(&[
+        "extract",
+        files[0].to_str().unwrap(),
+        files[1].to_str().unwrap(),
+        "--json",
+    ]);
     let v: Value = serde_json::from_str(&out).unwrap();
     let last = v.as_array().unwrap().last().unwrap();
     assert_eq!(last["file"], 1);
@@ -62,11 +78,24 @@ fn extract_builds_a_dataset_from_several_files() {
 fn errors_say_what_to_do() {
     let (code, _, err) = dramatis(&["import", "/no/such/book.txt"]);
     assert_eq!(code, 1);
-    assert!(err.contains("/no/such/book.txt") && err.contains("Check the path"), "{err}");
+    assert!(
+        err.contains("/no/such/book.txt") && err.contains("Check the path"),
+        "{err}"
+    );
     let f = common::samples().join("plays/tinyshakespeare.txt");
-    let (code, _, err) = dramatis(&["extract", f.to_str().unwrap(), "--character", "Nobody Here", "-o", "/tmp/x"]);
+    let (code, _, err) = dramatis(&[
+        "extract",
+        f.to_str().unwrap(),
+        "--character",
+        "Nobody Here",
+        "-o",
+        "/tmp/x",
+    ]);
     assert_eq!(code, 1);
-    assert!(err.contains("Nobody Here") && err.contains("Speakers with the most lines"), "{err}");
+    assert!(
+        err.contains("Nobody Here") && err.contains("Speakers with the most lines"),
+        "{err}"
+    );
     let (code, _, err) = dramatis(&["extract", f.to_str().unwrap(), "--character", "ROMEO"]);
     assert_eq!(code, 1);
     assert!(err.contains("-o OUT"), "{err}");
@@ -76,7 +105,13 @@ fn errors_say_what_to_do() {
 fn import_and_cast_json() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("gbk.txt");
-    std::fs::write(&p, encoding_rs::GB18030.encode("第1幕\n甄嬛：臣妾给皇上请安。\n皇帝：起来吧，地上凉。\n甄嬛：谢皇上。\n").0).unwrap();
+    std::fs::write(
+        &p,
+        encoding_rs::GB18030
+            .encode("第1幕\n甄嬛：臣妾给皇上请安。\n皇帝：起来吧，地上凉。\n甄嬛：谢皇上。\n")
+            .0,
+    )
+    .unwrap();
     let (code, out, err) = dramatis(&["import", p.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -98,6 +133,7 @@ fn demo_runs_the_bundled_personas() {
         let info = std::fs::read_to_string(dir.path().join(pack).join("dataset_info.json")).unwrap();
         assert!(info.contains("_train"));
     }
-    let train: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("lighthouse/mags_train.json")).unwrap()).unwrap();
+    let train: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("lighthouse/mags_train.json")).unwrap()).unwrap();
     assert!(train.as_array().unwrap().len() > 100);
 }

@@ -9,7 +9,10 @@ use std::collections::HashSet;
 use std::path::Path;
 
 fn zhenhuan() -> Script {
-    let docs: Vec<_> = common::zhenhuan_files().iter().map(|p| import_file(p, &IngestOptions::default(), &Job::silent()).unwrap()).collect();
+    let docs: Vec<_> = common::zhenhuan_files()
+        .iter()
+        .map(|p| import_file(p, &IngestOptions::default(), &Job::silent()).unwrap())
+        .collect();
     extract(&docs, &ExtractOptions::default())
 }
 
@@ -21,12 +24,23 @@ fn script(text: &str) -> Script {
 #[test]
 fn zhenhuan_pairs_like_chat_huanhuan() {
     let s = zhenhuan();
-    let opts = DatasetOptions { character: "甄嬛".into(), source_title: "甄嬛传".into(), ..Default::default() };
+    let opts = DatasetOptions {
+        character: "甄嬛".into(),
+        source_title: "甄嬛传".into(),
+        ..Default::default()
+    };
     let data = dataset::build(&s, &opts).unwrap();
     let n = data.samples.len();
     assert!((3400..=4000).contains(&n), "pairs: {n}");
-    assert!(data.samples.iter().all(|x| !x.output.contains('（') && !x.instruction.contains('（')));
-    let first = &data.samples.iter().find(|x| x.output == "嘘——都说许愿说破是不灵的。").unwrap();
+    assert!(data
+        .samples
+        .iter()
+        .all(|x| !x.output.contains('（') && !x.instruction.contains('（')));
+    let first = &data
+        .samples
+        .iter()
+        .find(|x| x.output == "嘘——都说许愿说破是不灵的。")
+        .unwrap();
     assert!(first.instruction.starts_with("小姐，别的秀女都在求中选"));
     assert!(first.system.contains("甄嬛传") && first.system.contains("甄嬛"));
     // History: earlier exchanges of the same scene, at most three.
@@ -34,8 +48,18 @@ fn zhenhuan_pairs_like_chat_huanhuan() {
     let with_history = data.samples.iter().filter(|x| !x.history.is_empty()).count();
     assert!(with_history > n / 3, "{with_history}");
     // No scene is in both splits; roughly a tenth is held out.
-    let train: HashSet<usize> = data.samples.iter().filter(|x| x.split == Split::Train).filter_map(|x| x.scene).collect();
-    let val: HashSet<usize> = data.samples.iter().filter(|x| x.split == Split::Validation).filter_map(|x| x.scene).collect();
+    let train: HashSet<usize> = data
+        .samples
+        .iter()
+        .filter(|x| x.split == Split::Train)
+        .filter_map(|x| x.scene)
+        .collect();
+    let val: HashSet<usize> = data
+        .samples
+        .iter()
+        .filter(|x| x.split == Split::Validation)
+        .filter_map(|x| x.scene)
+        .collect();
     assert!(train.is_disjoint(&val));
     let r = &data.report;
     assert!(r.validation * 100 / n >= 4 && r.validation * 100 / n <= 20, "{r:?}");
@@ -44,8 +68,20 @@ fn zhenhuan_pairs_like_chat_huanhuan() {
     // Deterministic for a seed; another seed splits differently.
     let again = dataset::build(&s, &opts).unwrap();
     assert_eq!(again.samples, data.samples);
-    let other = dataset::build(&s, &DatasetOptions { seed: 7, ..opts.clone() }).unwrap();
-    let val2: HashSet<usize> = other.samples.iter().filter(|x| x.split == Split::Validation).filter_map(|x| x.scene).collect();
+    let other = dataset::build(
+        &s,
+        &DatasetOptions {
+            seed: 7,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    let val2: HashSet<usize> = other
+        .samples
+        .iter()
+        .filter(|x| x.split == Split::Validation)
+        .filter_map(|x| x.scene)
+        .collect();
     assert_ne!(val, val2);
 }
 
@@ -54,32 +90,77 @@ const SMALL: &str = "第1幕\nA：你好。\nB：你好啊。\nA：吃了吗？\
 #[test]
 fn filters_and_context() {
     let s = script(SMALL);
-    let opts = DatasetOptions { character: "B".into(), validation_ratio: 0.0, ..Default::default() };
+    let opts = DatasetOptions {
+        character: "B".into(),
+        validation_ratio: 0.0,
+        ..Default::default()
+    };
     let d = dataset::build(&s, &opts).unwrap();
     let r = &d.report;
     // Scene 2 repeats scene 1's first exchange; scene 3 opens with B (no context).
     assert_eq!(r.dropped_exact_duplicates, 1, "{r:?}");
     assert_eq!(r.no_context, 1);
-    let pairs: Vec<(&str, &str)> = d.samples.iter().map(|x| (x.instruction.as_str(), x.output.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = d
+        .samples
+        .iter()
+        .map(|x| (x.instruction.as_str(), x.output.as_str()))
+        .collect();
     assert!(pairs.contains(&("吃了吗？", "吃了。")));
     assert!(pairs.contains(&("好的好的。", "再见了朋友。")));
     assert!(pairs.contains(&("也来了。", "嗯，都来了。")));
     // Several lines of context name their speakers.
-    let d = dataset::build(&s, &DatasetOptions { context_lines: 2, ..opts.clone() }).unwrap();
-    assert!(d.samples.iter().any(|x| x.instruction == "C：我来了。\nD：也来了。"), "{:?}", d.samples);
+    let d = dataset::build(
+        &s,
+        &DatasetOptions {
+            context_lines: 2,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    assert!(
+        d.samples.iter().any(|x| x.instruction == "C：我来了。\nD：也来了。"),
+        "{:?}",
+        d.samples
+    );
     // Near duplicates: same words, other punctuation.
     let s = script("第1幕\nA：你好！\nB：你好啊！\n第2幕\nA：你好。\nB：你好啊。\n");
-    let d = dataset::build(&s, &DatasetOptions { character: "B".into(), validation_ratio: 0.0, ..Default::default() }).unwrap();
+    let d = dataset::build(
+        &s,
+        &DatasetOptions {
+            character: "B".into(),
+            validation_ratio: 0.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(d.report.dropped_near_duplicates, 1);
     // An unknown character is a clear error naming the real speakers.
-    let e = dataset::build(&s, &DatasetOptions { character: "Z".into(), ..Default::default() }).unwrap_err();
-    assert!(e.to_string().contains("\"Z\"") && e.to_string().contains("B (2)"), "{e}");
+    let e = dataset::build(
+        &s,
+        &DatasetOptions {
+            character: "Z".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("\"Z\"") && e.to_string().contains("B (2)"),
+        "{e}"
+    );
 }
 
 #[test]
 fn sharegpt_conversations_follow_scenes() {
     let s = script(SMALL);
-    let d = dataset::build(&s, &DatasetOptions { character: "B".into(), validation_ratio: 0.0, ..Default::default() }).unwrap();
+    let d = dataset::build(
+        &s,
+        &DatasetOptions {
+            character: "B".into(),
+            validation_ratio: 0.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let c = &d.conversations[0];
     let roles: Vec<&str> = c.conversations.iter().map(|m| m.from.as_str()).collect();
     assert_eq!(roles, vec!["human", "gpt", "human", "gpt"]);
@@ -89,12 +170,25 @@ fn sharegpt_conversations_follow_scenes() {
 #[test]
 fn mixing_adds_the_general_set_at_the_ratio() {
     let s = zhenhuan();
-    let mut d = dataset::build(&s, &DatasetOptions { character: "甄嬛".into(), ..Default::default() }).unwrap();
+    let mut d = dataset::build(
+        &s,
+        &DatasetOptions {
+            character: "甄嬛".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let general = dataset::builtin_general();
     assert!(general.len() >= 100, "the shipped general set has {}", general.len());
     let persona_train = d.samples.iter().filter(|x| x.split == Split::Train).count();
     // The built-in set is small; ask for a ratio it can fill.
-    let small: Vec<_> = d.samples.iter().filter(|x| x.split == Split::Train).take(400).cloned().collect();
+    let small: Vec<_> = d
+        .samples
+        .iter()
+        .filter(|x| x.split == Split::Train)
+        .take(400)
+        .cloned()
+        .collect();
     let mut mixed = small.clone();
     let n = dataset::mix(&mut mixed, &general, 0.2, 1);
     assert_eq!(n, 100);
@@ -113,12 +207,26 @@ fn mixing_adds_the_general_set_at_the_ratio() {
 #[test]
 fn export_and_import_round_trip() {
     let s = script(SMALL);
-    let d = dataset::build(&s, &DatasetOptions { character: "B".into(), validation_ratio: 0.3, ..Default::default() }).unwrap();
+    let d = dataset::build(
+        &s,
+        &DatasetOptions {
+            character: "B".into(),
+            validation_ratio: 0.3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for (format, jsonl) in [(Format::Alpaca, false), (Format::Alpaca, true), (Format::ShareGpt, false), (Format::ShareGpt, true)] {
+    for (format, jsonl) in [
+        (Format::Alpaca, false),
+        (Format::Alpaca, true),
+        (Format::ShareGpt, false),
+        (Format::ShareGpt, true),
+    ] {
         let sub = dir.path().join(format!("{format:?}{jsonl}"));
         let files = io::export(&sub, "b", format, jsonl, &d.samples, &d.conversations).unwrap();
-        let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files.dataset_info).unwrap()).unwrap();
+        let info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&files.dataset_info).unwrap()).unwrap();
         let entry = &info["b_train"];
         assert!(sub.join(entry["file_name"].as_str().unwrap()).is_file());
         match (format, io::read(&files.train).unwrap()) {
@@ -127,7 +235,10 @@ fn export_and_import_round_trip() {
                 let want: Vec<_> = d.samples.iter().filter(|x| x.split == Split::Train).collect();
                 assert_eq!(back.len(), want.len());
                 for (a, b) in back.iter().zip(want) {
-                    assert_eq!((&a.instruction, &a.output, &a.history, &a.system), (&b.instruction, &b.output, &b.history, &b.system));
+                    assert_eq!(
+                        (&a.instruction, &a.output, &a.history, &a.system),
+                        (&b.instruction, &b.output, &b.history, &b.system)
+                    );
                 }
             }
             (Format::ShareGpt, io::Imported::ShareGpt(back)) => {

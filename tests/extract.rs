@@ -7,7 +7,10 @@ use dramatis::jobs::Job;
 use std::path::Path;
 
 fn load(paths: &[std::path::PathBuf]) -> (Vec<Document>, Script) {
-    let docs: Vec<Document> = paths.iter().map(|p| import_file(p, &IngestOptions::default(), &Job::silent()).unwrap()).collect();
+    let docs: Vec<Document> = paths
+        .iter()
+        .map(|p| import_file(p, &IngestOptions::default(), &Job::silent()).unwrap())
+        .collect();
     let s = extract(&docs, &ExtractOptions::default());
     (docs, s)
 }
@@ -27,8 +30,15 @@ fn zhenhuan_script() {
     assert!(aliases.contains(&"嬛嬛") && aliases.contains(&"嬛儿"), "{aliases:?}");
     assert!(s.scenes.len() > 1000, "scenes: {}", s.scenes.len());
     // Stage directions are gone from the lines and kept as context.
-    assert!(s.utterances.iter().all(|u| !u.text.contains('（') && !u.text.contains('）')));
-    let su = s.utterances.iter().find(|u| u.speaker.as_deref() == Some("苏培盛") && u.text.starts_with("奉天承运")).unwrap();
+    assert!(s
+        .utterances
+        .iter()
+        .all(|u| !u.text.contains('（') && !u.text.contains('）')));
+    let su = s
+        .utterances
+        .iter()
+        .find(|u| u.speaker.as_deref() == Some("苏培盛") && u.text.starts_with("奉天承运"))
+        .unwrap();
     assert_eq!(su.directions, vec!["宣旨"]);
     assert!(s.scenes[0].context.iter().any(|c| c.contains("金銮殿")));
     // Offsets point into each file's decoded text.
@@ -41,7 +51,10 @@ fn zhenhuan_script() {
         }
     }
     // Narrator lines are marked.
-    assert!(s.utterances.iter().any(|u| u.speaker.as_deref() == Some("旁白") && u.kind == dramatis::extract::UtteranceKind::Narration));
+    assert!(s
+        .utterances
+        .iter()
+        .any(|u| u.speaker.as_deref() == Some("旁白") && u.kind == dramatis::extract::UtteranceKind::Narration));
 }
 
 #[test]
@@ -50,11 +63,18 @@ fn english_script_pack() {
     assert_eq!(s.layout, Layout::Script);
     assert_eq!(s.cast.members[0].name, "MAGS");
     assert!(s.scenes.len() >= 10);
-    assert!(s.scenes.iter().any(|sc| sc.heading.as_deref().is_some_and(|h| h.starts_with("INT.") || h.starts_with("EXT."))));
+    assert!(s.scenes.iter().any(|sc| sc
+        .heading
+        .as_deref()
+        .is_some_and(|h| h.starts_with("INT.") || h.starts_with("EXT."))));
     for u in &s.utterances {
         assert!(!u.text.contains('(') && !u.text.contains('['), "{}", u.text);
         let orig = span_text(&docs[0], u.start, u.end);
-        assert!(orig.starts_with(&u.text[..u.text.len().min(3)]), "{orig:?} vs {:?}", u.text);
+        assert!(
+            orig.starts_with(&u.text[..u.text.len().min(3)]),
+            "{orig:?} vs {:?}",
+            u.text
+        );
     }
 }
 
@@ -81,12 +101,24 @@ fn play_with_speaker_lines() {
 fn fountain_screenplay() {
     let (docs, s) = load(&[common::samples().join("fountain/brick-and-steel.fountain")]);
     assert_eq!(s.layout, Layout::Screenplay);
-    let steel = s.utterances.iter().find(|u| u.speaker.as_deref() == Some("STEEL")).unwrap();
+    let steel = s
+        .utterances
+        .iter()
+        .find(|u| u.speaker.as_deref() == Some("STEEL"))
+        .unwrap();
     assert_eq!(steel.text, "Beer's ready!");
     assert_eq!(span_text(&docs[0], steel.start, steel.end), "Beer's ready!");
-    assert!(s.scenes[0].heading.as_deref().unwrap().starts_with("EXT. BRICK'S PATIO"));
+    assert!(s.scenes[0]
+        .heading
+        .as_deref()
+        .unwrap()
+        .starts_with("EXT. BRICK'S PATIO"));
     // Character extensions and parentheticals are not part of names or lines.
-    assert!(s.cast.members.iter().all(|m| !m.name.contains('(') && !m.name.contains('^')));
+    assert!(s
+        .cast
+        .members
+        .iter()
+        .all(|m| !m.name.contains('(') && !m.name.contains('^')));
     assert!(s.utterances.iter().all(|u| !u.text.starts_with('(')));
     // The title page is not dialogue.
     assert!(s.cast.members.iter().all(|m| m.name != "Title" && m.name != "Author"));
@@ -104,19 +136,40 @@ fn subtitles() {
     let (_, s) = load(&[common::samples().join("subtitles/sintel_en.srt")]);
     assert_eq!(s.layout, Layout::Subtitles);
     assert_eq!(s.utterances.len(), 26);
-    assert!(s.utterances.iter().all(|u| u.speaker.is_none() && u.method == Attribution::Unknown));
-    assert_eq!(s.utterances[2].text, "You're a fool for traveling alone, so completely unprepared.");
+    assert!(s
+        .utterances
+        .iter()
+        .all(|u| u.speaker.is_none() && u.method == Attribution::Unknown));
+    assert_eq!(
+        s.utterances[2].text,
+        "You're a fool for traveling alone, so completely unprepared."
+    );
     assert!(s.scenes.len() >= 2, "long silences break scenes");
     let ass = "[Script Info]\nTitle: t\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:01.00,0:00:02.00,Default,Alice,0,0,0,,{\\an8}Where am I?\nDialogue: 0,0:00:02.50,0:00:04.00,Default,Bob,0,0,0,,{\\i1}Home.{\\i0}\n";
     let d = import_bytes(Path::new("a.ass"), ass.as_bytes(), &IngestOptions::default()).unwrap();
     let s = extract(&[d], &ExtractOptions::default());
-    let got: Vec<(Option<&str>, &str)> = s.utterances.iter().map(|u| (u.speaker.as_deref(), u.text.as_str())).collect();
+    let got: Vec<(Option<&str>, &str)> = s
+        .utterances
+        .iter()
+        .map(|u| (u.speaker.as_deref(), u.text.as_str()))
+        .collect();
     assert_eq!(got, vec![(Some("Alice"), "Where am I?"), (Some("Bob"), "Home.")]);
     let srt = "1\n00:00:01,000 --> 00:00:02,000\n- Are you coming?\n- In a minute.\n\n2\n00:00:03,000 --> 00:00:04,000\nMAGS: Kettle's on.\n";
     let d = import_bytes(Path::new("a.srt"), srt.as_bytes(), &IngestOptions::default()).unwrap();
     let s = extract(&[d], &ExtractOptions::default());
-    let got: Vec<(Option<&str>, &str)> = s.utterances.iter().map(|u| (u.speaker.as_deref(), u.text.as_str())).collect();
-    assert_eq!(got, vec![(None, "Are you coming?"), (None, "In a minute."), (Some("MAGS"), "Kettle's on.")]);
+    let got: Vec<(Option<&str>, &str)> = s
+        .utterances
+        .iter()
+        .map(|u| (u.speaker.as_deref(), u.text.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (None, "Are you coming?"),
+            (None, "In a minute."),
+            (Some("MAGS"), "Kettle's on.")
+        ]
+    );
 }
 
 #[test]
@@ -127,7 +180,10 @@ fn english_novel_attribution() {
     assert_eq!(s.layout, Layout::Novel);
     let got: Vec<(Option<&str>, Attribution)> = s.utterances.iter().map(|u| (u.speaker.as_deref(), u.method)).collect();
     assert_eq!(got[0], (Some("Emma"), Attribution::Explicit));
-    assert_eq!(s.utterances[0].text, "I cannot agree with you, papa, You know I cannot.");
+    assert_eq!(
+        s.utterances[0].text,
+        "I cannot agree with you, papa, You know I cannot."
+    );
     assert_eq!(got[1], (Some("Mr. Woodhouse"), Attribution::Mention));
     assert_eq!(got[2], (Some("Emma"), Attribution::Explicit));
     assert_eq!(got[3], (Some("Mr. Woodhouse"), Attribution::Pronoun));
@@ -145,13 +201,28 @@ fn chinese_novel_attribution() {
     let d = import_bytes(Path::new("n.txt"), text.as_bytes(), &IngestOptions::default()).unwrap();
     let opts = ExtractOptions {
         known_cast: vec![
-            dramatis::extract::CastHint { aliases: vec!["孙少平".into(), "少平".into()], gender: Some('M') },
-            dramatis::extract::CastHint { aliases: vec!["田晓霞".into(), "晓霞".into()], gender: Some('F') },
+            dramatis::extract::CastHint {
+                aliases: vec!["孙少平".into(), "少平".into()],
+                gender: Some('M'),
+            },
+            dramatis::extract::CastHint {
+                aliases: vec!["田晓霞".into(), "晓霞".into()],
+                gender: Some('F'),
+            },
         ],
         ..Default::default()
     };
     let s = extract(&[d], &opts);
     let got: Vec<Option<&str>> = s.utterances.iter().map(|u| u.speaker.as_deref()).collect();
-    assert_eq!(got, vec![Some("孙少平"), Some("田晓霞"), Some("田晓霞"), Some("孙少平"), Some("田晓霞")]);
+    assert_eq!(
+        got,
+        vec![
+            Some("孙少平"),
+            Some("田晓霞"),
+            Some("田晓霞"),
+            Some("孙少平"),
+            Some("田晓霞")
+        ]
+    );
     assert_eq!(s.utterances[0].text, "我还漂亮吗？");
 }

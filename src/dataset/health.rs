@@ -97,7 +97,10 @@ pub fn text_hash(a: &str, b: &str) -> u64 {
 
 /// Lowercase, letters and digits only: equal keys are near duplicates.
 fn near_key(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 pub(crate) fn clean_and_split(
@@ -106,7 +109,11 @@ pub(crate) fn clean_and_split(
     opts: &DatasetOptions,
     no_context: usize,
 ) -> HealthReport {
-    let mut r = HealthReport { candidates: samples.len(), no_context, ..Default::default() };
+    let mut r = HealthReport {
+        candidates: samples.len(),
+        no_context,
+        ..Default::default()
+    };
     let mut exact = HashSet::new();
     let mut near = HashSet::new();
     samples.retain(|s| {
@@ -144,12 +151,24 @@ pub(crate) fn clean_and_split(
             }
         }
     }
-    let val_scenes: HashSet<usize> = samples.iter().filter(|s| s.split == Split::Validation).filter_map(|s| s.scene).collect();
+    let val_scenes: HashSet<usize> = samples
+        .iter()
+        .filter(|s| s.split == Split::Validation)
+        .filter_map(|s| s.scene)
+        .collect();
     for c in conversations.iter_mut() {
-        c.split = if c.scene.is_some_and(|s| val_scenes.contains(&s)) { Split::Validation } else { Split::Train };
+        c.split = if c.scene.is_some_and(|s| val_scenes.contains(&s)) {
+            Split::Validation
+        } else {
+            Split::Train
+        };
     }
     // Leakage: a validation reply that also occurs in training teaches the answer.
-    let train_outputs: HashSet<String> = samples.iter().filter(|s| s.split == Split::Train).map(|s| near_key(&s.output)).collect();
+    let train_outputs: HashSet<String> = samples
+        .iter()
+        .filter(|s| s.split == Split::Train)
+        .map(|s| near_key(&s.output))
+        .collect();
     samples.retain(|s| {
         if s.split == Split::Validation && train_outputs.contains(&near_key(&s.output)) {
             r.leaked_removed += 1;
@@ -182,7 +201,10 @@ pub fn refresh(r: &mut HealthReport, samples: &[Sample]) {
             approx_tokens(&s.system)
                 + approx_tokens(&s.instruction)
                 + approx_tokens(&s.input)
-                + s.history.iter().map(|(a, b)| approx_tokens(a) + approx_tokens(b)).sum::<usize>()
+                + s.history
+                    .iter()
+                    .map(|(a, b)| approx_tokens(a) + approx_tokens(b))
+                    .sum::<usize>()
         })
         .collect();
     r.total_tokens = outs.iter().sum::<usize>() + prompts.iter().sum::<usize>();

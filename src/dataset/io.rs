@@ -50,7 +50,11 @@ fn array_element_starts(s: &str) -> Vec<usize> {
 }
 
 fn line_of(s: &str, byte: usize) -> usize {
-    s.as_bytes()[..byte.min(s.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    s.as_bytes()[..byte.min(s.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The records of a JSON array or JSONL file, each with its line number.
@@ -64,7 +68,11 @@ fn records(s: &str, path: &Path) -> Result<Vec<(usize, Value)>> {
             detail: format!("not valid JSON ({e})"),
         })?;
         let Value::Array(items) = v else {
-            return Err(Error::Dataset { path: path.into(), line: 1, detail: "expected a JSON array of samples".into() });
+            return Err(Error::Dataset {
+                path: path.into(),
+                line: 1,
+                detail: "expected a JSON array of samples".into(),
+            });
         };
         let starts = array_element_starts(s);
         Ok(items
@@ -93,8 +101,16 @@ fn field_str(obj: &Map<String, Value>, key: &str, path: &Path, line: usize, requ
     match obj.get(key) {
         Some(Value::String(s)) => Ok(s.clone()),
         None | Some(Value::Null) if !required => Ok(String::new()),
-        None | Some(Value::Null) => Err(Error::Dataset { path: path.into(), line, detail: format!("field \"{key}\" is missing") }),
-        Some(other) => Err(Error::Dataset { path: path.into(), line, detail: format!("field \"{key}\" must be a string, found {}", kind(other)) }),
+        None | Some(Value::Null) => Err(Error::Dataset {
+            path: path.into(),
+            line,
+            detail: format!("field \"{key}\" is missing"),
+        }),
+        Some(other) => Err(Error::Dataset {
+            path: path.into(),
+            line,
+            detail: format!("field \"{key}\" must be a string, found {}", kind(other)),
+        }),
     }
 }
 
@@ -128,13 +144,21 @@ fn alpaca_from(obj: &Map<String, Value>, path: &Path, line: usize) -> Result<Sam
             }
         }
         Some(other) => {
-            return Err(Error::Dataset { path: path.into(), line, detail: format!("field \"history\" must be an array of pairs, found {}", kind(other)) })
+            return Err(Error::Dataset {
+                path: path.into(),
+                line,
+                detail: format!("field \"history\" must be an array of pairs, found {}", kind(other)),
+            })
         }
     }
     let output = field_str(obj, "output", path, line, true)?;
     let instruction = field_str(obj, "instruction", path, line, true)?;
     if instruction.trim().is_empty() && field_str(obj, "input", path, line, false)?.trim().is_empty() {
-        return Err(Error::Dataset { path: path.into(), line, detail: "field \"instruction\" is empty".into() });
+        return Err(Error::Dataset {
+            path: path.into(),
+            line,
+            detail: "field \"instruction\" is empty".into(),
+        });
     }
     Ok(Sample {
         system: field_str(obj, "system", path, line, false)?,
@@ -149,19 +173,31 @@ fn alpaca_from(obj: &Map<String, Value>, path: &Path, line: usize) -> Result<Sam
 
 fn sharegpt_from(obj: &Map<String, Value>, key: &str, path: &Path, line: usize) -> Result<Conversation> {
     let Some(Value::Array(msgs)) = obj.get(key) else {
-        return Err(Error::Dataset { path: path.into(), line, detail: format!("field \"{key}\" must be an array of messages") });
+        return Err(Error::Dataset {
+            path: path.into(),
+            line,
+            detail: format!("field \"{key}\" must be an array of messages"),
+        });
     };
     let mut out = Vec::new();
     let mut system = field_str(obj, "system", path, line, false)?;
     for (i, m) in msgs.iter().enumerate() {
         let Some(m) = m.as_object() else {
-            return Err(Error::Dataset { path: path.into(), line, detail: format!("message {i} must be an object") });
+            return Err(Error::Dataset {
+                path: path.into(),
+                line,
+                detail: format!("message {i} must be an object"),
+            });
         };
         // Both ShareGPT ({from, value}) and OpenAI ({role, content}) spellings.
         let from = m.get("from").or_else(|| m.get("role")).and_then(Value::as_str);
         let value = m.get("value").or_else(|| m.get("content")).and_then(Value::as_str);
         let (Some(from), Some(value)) = (from, value) else {
-            return Err(Error::Dataset { path: path.into(), line, detail: format!("message {i} needs \"from\" and \"value\" strings") });
+            return Err(Error::Dataset {
+                path: path.into(),
+                line,
+                detail: format!("message {i} needs \"from\" and \"value\" strings"),
+            });
         };
         let from = match from {
             "human" | "user" => "human",
@@ -171,15 +207,31 @@ fn sharegpt_from(obj: &Map<String, Value>, key: &str, path: &Path, line: usize) 
                 continue;
             }
             other => {
-                return Err(Error::Dataset { path: path.into(), line, detail: format!("message {i} has an unknown role \"{other}\" (use human/gpt or user/assistant)") })
+                return Err(Error::Dataset {
+                    path: path.into(),
+                    line,
+                    detail: format!("message {i} has an unknown role \"{other}\" (use human/gpt or user/assistant)"),
+                })
             }
         };
-        out.push(Message { from: from.into(), value: value.into() });
+        out.push(Message {
+            from: from.into(),
+            value: value.into(),
+        });
     }
     if out.len() < 2 {
-        return Err(Error::Dataset { path: path.into(), line, detail: "a conversation needs at least one human and one gpt message".into() });
+        return Err(Error::Dataset {
+            path: path.into(),
+            line,
+            detail: "a conversation needs at least one human and one gpt message".into(),
+        });
     }
-    Ok(Conversation { conversations: out, system, scene: None, split: Split::Train })
+    Ok(Conversation {
+        conversations: out,
+        system,
+        scene: None,
+        split: Split::Train,
+    })
 }
 
 /// A dataset read from a file: Alpaca samples or ShareGPT conversations.
@@ -193,7 +245,11 @@ pub enum Imported {
 pub fn parse(s: &str, path: &Path) -> Result<Imported> {
     let recs = records(s, path)?;
     if recs.is_empty() {
-        return Err(Error::Dataset { path: path.into(), line: 1, detail: "the file holds no samples".into() });
+        return Err(Error::Dataset {
+            path: path.into(),
+            line: 1,
+            detail: "the file holds no samples".into(),
+        });
     }
     let first = recs[0].1.as_object();
     let share_key = first.and_then(|o| ["conversations", "messages"].into_iter().find(|k| o.contains_key(*k)));
@@ -201,7 +257,11 @@ pub fn parse(s: &str, path: &Path) -> Result<Imported> {
         let mut out = Vec::new();
         for (line, v) in &recs {
             let Some(obj) = v.as_object() else {
-                return Err(Error::Dataset { path: path.into(), line: *line, detail: format!("expected an object, found {}", kind(v)) });
+                return Err(Error::Dataset {
+                    path: path.into(),
+                    line: *line,
+                    detail: format!("expected an object, found {}", kind(v)),
+                });
             };
             out.push(sharegpt_from(obj, key, path, *line)?);
         }
@@ -210,7 +270,11 @@ pub fn parse(s: &str, path: &Path) -> Result<Imported> {
         let mut out = Vec::new();
         for (line, v) in &recs {
             let Some(obj) = v.as_object() else {
-                return Err(Error::Dataset { path: path.into(), line: *line, detail: format!("expected an object, found {}", kind(v)) });
+                return Err(Error::Dataset {
+                    path: path.into(),
+                    line: *line,
+                    detail: format!("expected an object, found {}", kind(v)),
+                });
             };
             out.push(alpaca_from(obj, path, *line)?);
         }
@@ -222,7 +286,10 @@ pub fn parse(s: &str, path: &Path) -> Result<Imported> {
 pub fn parse_samples(s: &str, path: &Path) -> Result<(Vec<Sample>, Format)> {
     Ok(match parse(s, path)? {
         Imported::Alpaca(v) => (v, Format::Alpaca),
-        Imported::ShareGpt(convs) => (convs.iter().flat_map(conversation_to_samples).collect(), Format::ShareGpt),
+        Imported::ShareGpt(convs) => (
+            convs.iter().flat_map(conversation_to_samples).collect(),
+            Format::ShareGpt,
+        ),
     })
 }
 
@@ -231,7 +298,10 @@ pub fn read(path: &Path) -> Result<Imported> {
     let s = String::from_utf8(bytes).map_err(|e| Error::Dataset {
         path: path.into(),
         line: 1,
-        detail: format!("not UTF-8 text (byte {}); save the file as UTF-8", e.utf8_error().valid_up_to()),
+        detail: format!(
+            "not UTF-8 text (byte {}); save the file as UTF-8",
+            e.utf8_error().valid_up_to()
+        ),
     })?;
     parse(&s, path)
 }
@@ -261,13 +331,34 @@ pub fn conversation_to_samples(c: &Conversation) -> Vec<Sample> {
 pub fn sample_to_conversation(s: &Sample) -> Conversation {
     let mut msgs = Vec::new();
     for (q, a) in &s.history {
-        msgs.push(Message { from: "human".into(), value: q.clone() });
-        msgs.push(Message { from: "gpt".into(), value: a.clone() });
+        msgs.push(Message {
+            from: "human".into(),
+            value: q.clone(),
+        });
+        msgs.push(Message {
+            from: "gpt".into(),
+            value: a.clone(),
+        });
     }
-    let q = if s.input.is_empty() { s.instruction.clone() } else { format!("{}\n{}", s.instruction, s.input) };
-    msgs.push(Message { from: "human".into(), value: q });
-    msgs.push(Message { from: "gpt".into(), value: s.output.clone() });
-    Conversation { conversations: msgs, system: s.system.clone(), scene: s.scene, split: s.split }
+    let q = if s.input.is_empty() {
+        s.instruction.clone()
+    } else {
+        format!("{}\n{}", s.instruction, s.input)
+    };
+    msgs.push(Message {
+        from: "human".into(),
+        value: q,
+    });
+    msgs.push(Message {
+        from: "gpt".into(),
+        value: s.output.clone(),
+    });
+    Conversation {
+        conversations: msgs,
+        system: s.system.clone(),
+        scene: s.scene,
+        split: s.split,
+    }
 }
 
 fn to_text<T: serde::Serialize>(items: &[T], jsonl: bool) -> String {
@@ -292,7 +383,14 @@ pub struct Exported {
 }
 
 /// Write the train and validation splits plus `dataset_info.json` into `dir`.
-pub fn export(dir: &Path, name: &str, format: Format, jsonl: bool, samples: &[Sample], conversations: &[Conversation]) -> Result<Exported> {
+pub fn export(
+    dir: &Path,
+    name: &str,
+    format: Format,
+    jsonl: bool,
+    samples: &[Sample],
+    conversations: &[Conversation],
+) -> Result<Exported> {
     let ext = if jsonl { "jsonl" } else { "json" };
     let mut info = Map::new();
     let mut files = Vec::new();
@@ -343,7 +441,11 @@ pub fn export(dir: &Path, name: &str, format: Format, jsonl: bool, samples: &[Sa
     }
     let text = serde_json::to_string_pretty(&Value::Object(info)).unwrap_or_default() + "\n";
     write_atomic(&info_path, text.as_bytes())?;
-    Ok(Exported { train: files[0].clone(), validation: files.get(1).cloned(), dataset_info: info_path })
+    Ok(Exported {
+        train: files[0].clone(),
+        validation: files.get(1).cloned(),
+        dataset_info: info_path,
+    })
 }
 
 #[cfg(test)]
@@ -355,12 +457,30 @@ mod tests {
         let p = Path::new("d.json");
         let s = "[\n  {\"instruction\": \"a\", \"output\": \"b\"},\n  {\"instruction\": \"c\",\n   \"output\": 3}\n]";
         let e = parse(s, p).unwrap_err();
-        assert!(matches!(&e, Error::Dataset { line: 3, detail, .. } if detail.contains("\"output\"")), "{e}");
-        let e = parse("{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"x\"}\n", Path::new("d.jsonl")).unwrap_err();
-        assert!(matches!(&e, Error::Dataset { line: 2, detail, .. } if detail.contains("\"output\" is missing")), "{e}");
-        let e = parse("{\"instruction\": \"a\", \"output\": \"b\"}\n{oops\n", Path::new("d.jsonl")).unwrap_err();
+        assert!(
+            matches!(&e, Error::Dataset { line: 3, detail, .. } if detail.contains("\"output\"")),
+            "{e}"
+        );
+        let e = parse(
+            "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"x\"}\n",
+            Path::new("d.jsonl"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::Dataset { line: 2, detail, .. } if detail.contains("\"output\" is missing")),
+            "{e}"
+        );
+        let e = parse(
+            "{\"instruction\": \"a\", \"output\": \"b\"}\n{oops\n",
+            Path::new("d.jsonl"),
+        )
+        .unwrap_err();
         assert!(matches!(e, Error::Dataset { line: 2, .. }));
-        let e = parse("[{\"conversations\": [{\"from\": \"human\", \"value\": \"hi\"}, {\"from\": \"bot\", \"value\": \"x\"}]}]", p).unwrap_err();
+        let e = parse(
+            "[{\"conversations\": [{\"from\": \"human\", \"value\": \"hi\"}, {\"from\": \"bot\", \"value\": \"x\"}]}]",
+            p,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("unknown role \"bot\""), "{e}");
     }
 

@@ -114,7 +114,11 @@ fn turns<'a>(script: &'a Script, scene: usize, is_char: &dyn Fn(&str) -> bool) -
         }
         let Some(sp) = u.speaker.as_deref() else {
             // An unknown speaker still breaks the turn order.
-            out.push(Turn { speaker: "", text: u.text.clone(), is_character: false });
+            out.push(Turn {
+                speaker: "",
+                text: u.text.clone(),
+                is_character: false,
+            });
             continue;
         };
         match out.last_mut() {
@@ -125,7 +129,11 @@ fn turns<'a>(script: &'a Script, scene: usize, is_char: &dyn Fn(&str) -> bool) -
                 }
                 t.text.push_str(&u.text);
             }
-            _ => out.push(Turn { speaker: sp, text: u.text.clone(), is_character: is_char(sp) }),
+            _ => out.push(Turn {
+                speaker: sp,
+                text: u.text.clone(),
+                is_character: is_char(sp),
+            }),
         }
     }
     out
@@ -148,10 +156,22 @@ fn is_chinese(script: &Script) -> bool {
 
 /// Build the Alpaca samples and ShareGPT conversations for one character.
 pub fn build(script: &Script, opts: &DatasetOptions) -> crate::Result<PersonaData> {
-    let names: Vec<&str> = std::iter::once(opts.character.as_str()).chain(opts.aliases.iter().map(String::as_str)).collect();
+    let names: Vec<&str> = std::iter::once(opts.character.as_str())
+        .chain(opts.aliases.iter().map(String::as_str))
+        .collect();
     let is_char = |s: &str| names.iter().any(|n| n.eq_ignore_ascii_case(s));
-    if !script.utterances.iter().any(|u| u.speaker.as_deref().is_some_and(is_char)) {
-        let top: Vec<String> = script.cast.members.iter().take(8).map(|m| format!("{} ({})", m.name, m.lines)).collect();
+    if !script
+        .utterances
+        .iter()
+        .any(|u| u.speaker.as_deref().is_some_and(is_char))
+    {
+        let top: Vec<String> = script
+            .cast
+            .members
+            .iter()
+            .take(8)
+            .map(|m| format!("{} ({})", m.name, m.lines))
+            .collect();
         return Err(crate::Error::Invalid(format!(
             "no lines by \"{}\" were found. Speakers with the most lines: {}. Use one of these names, or add aliases.",
             opts.character,
@@ -191,9 +211,19 @@ pub fn build(script: &Script, opts: &DatasetOptions) -> crate::Result<PersonaDat
             let instruction = if ctx.len() == 1 {
                 ctx[0].text.clone()
             } else {
-                let sep = if ctx[0].text.chars().next().is_some_and(crate::ingest::text::is_cjk) { "：" } else { ": " };
+                let sep = if ctx[0].text.chars().next().is_some_and(crate::ingest::text::is_cjk) {
+                    "："
+                } else {
+                    ": "
+                };
                 ctx.iter()
-                    .map(|c| if c.speaker.is_empty() { c.text.clone() } else { format!("{}{sep}{}", c.speaker, c.text) })
+                    .map(|c| {
+                        if c.speaker.is_empty() {
+                            c.text.clone()
+                        } else {
+                            format!("{}{sep}{}", c.speaker, c.text)
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             };
@@ -208,15 +238,31 @@ pub fn build(script: &Script, opts: &DatasetOptions) -> crate::Result<PersonaDat
                 split: Split::Train,
             });
             history.push((instruction.clone(), t.text.clone()));
-            conv.push(Message { from: "human".into(), value: instruction });
-            conv.push(Message { from: "gpt".into(), value: t.text.clone() });
+            conv.push(Message {
+                from: "human".into(),
+                value: instruction,
+            });
+            conv.push(Message {
+                from: "gpt".into(),
+                value: t.text.clone(),
+            });
         }
         if !conv.is_empty() {
-            conversations.push(Conversation { conversations: conv, system: system.clone(), scene: Some(scene), split: Split::Train });
+            conversations.push(Conversation {
+                conversations: conv,
+                system: system.clone(),
+                scene: Some(scene),
+                split: Split::Train,
+            });
         }
     }
     let report = health::clean_and_split(&mut samples, &mut conversations, opts, no_context);
-    Ok(PersonaData { samples, conversations, report, system_prompt: system })
+    Ok(PersonaData {
+        samples,
+        conversations,
+        report,
+        system_prompt: system,
+    })
 }
 
 /// Add general instruction samples so that they make up `ratio` of the result.
@@ -238,13 +284,21 @@ pub fn mix(samples: &mut Vec<Sample>, general: &[Sample], ratio: f64, seed: u64)
         samples.push(s);
     }
     // Interleave deterministically so batches see both kinds.
-    samples.sort_by_key(|s| (s.split != Split::Train, health::hash64(seed, health::text_hash(&s.instruction, &s.output))));
+    samples.sort_by_key(|s| {
+        (
+            s.split != Split::Train,
+            health::hash64(seed, health::text_hash(&s.instruction, &s.output)),
+        )
+    });
     n
 }
 
 /// The general instruction set that ships with Dramatis (Chinese and English).
 pub fn builtin_general() -> Vec<Sample> {
-    io::parse_samples(include_str!("../../personas/general/general.json"), std::path::Path::new("builtin:general"))
-        .map(|(s, _)| s)
-        .unwrap_or_default()
+    io::parse_samples(
+        include_str!("../../personas/general/general.json"),
+        std::path::Path::new("builtin:general"),
+    )
+    .map(|(s, _)| s)
+    .unwrap_or_default()
 }

@@ -51,13 +51,17 @@ impl Cast {
             .iter()
             .find(|m| m.name == name)
             .or_else(|| self.members.iter().find(|m| m.name.eq_ignore_ascii_case(name)))
-            .or_else(|| self.members.iter().find(|m| m.suggested_aliases.iter().any(|a| a.alias == name)))
+            .or_else(|| {
+                self.members
+                    .iter()
+                    .find(|m| m.suggested_aliases.iter().any(|a| a.alias == name))
+            })
     }
 }
 
 const ZH_TITLES: &[&str] = &[
-    "贵妃", "皇后", "娘娘", "小主", "贵人", "答应", "常在", "嫔", "妃", "姐姐", "妹妹", "公公", "姑姑", "大人", "格格", "福晋", "姑娘",
-    "典药", "哥哥", "王爷", "先生", "太太", "少爷", "小姐", "夫人", "老师",
+    "贵妃", "皇后", "娘娘", "小主", "贵人", "答应", "常在", "嫔", "妃", "姐姐", "妹妹", "公公", "姑姑", "大人", "格格",
+    "福晋", "姑娘", "典药", "哥哥", "王爷", "先生", "太太", "少爷", "小姐", "夫人", "老师",
 ];
 
 /// Characters that end a word before a title rather than name someone: 请小主, 谢王爷.
@@ -86,7 +90,31 @@ fn zh_candidates(line: &str, forms: &[String]) -> Vec<String> {
     let chars: Vec<char> = line.chars().collect();
     for i in 0..chars.len().saturating_sub(1) {
         // Cheap test first: does a title start at the next character?
-        if !matches!(chars[i + 1], '贵' | '皇' | '娘' | '小' | '答' | '常' | '嫔' | '妃' | '姐' | '妹' | '公' | '姑' | '大' | '格' | '福' | '典' | '哥' | '王' | '先' | '太' | '少' | '夫' | '老') {
+        if !matches!(
+            chars[i + 1],
+            '贵' | '皇'
+                | '娘'
+                | '小'
+                | '答'
+                | '常'
+                | '嫔'
+                | '妃'
+                | '姐'
+                | '妹'
+                | '公'
+                | '姑'
+                | '大'
+                | '格'
+                | '福'
+                | '典'
+                | '哥'
+                | '王'
+                | '先'
+                | '太'
+                | '少'
+                | '夫'
+                | '老'
+        ) {
             continue;
         }
         let p = chars[i];
@@ -113,12 +141,20 @@ fn en_candidates(line: &str) -> Vec<String> {
     let mut prev = "";
     for raw in line.split_whitespace() {
         let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
-        let capital = w.len() > 1 && w.chars().next().is_some_and(char::is_uppercase) && w.chars().skip(1).all(|c| c.is_lowercase());
+        let capital = w.len() > 1
+            && w.chars().next().is_some_and(char::is_uppercase)
+            && w.chars().skip(1).all(|c| c.is_lowercase());
         let vocative = raw.ends_with([',', '!', '?']);
         if capital && (!sentence_start || vocative) && !super::novel::EN_STOP.contains(&w) {
-            if matches!(prev, "Mr" | "Mrs" | "Miss" | "Dr" | "Father" | "Aunt" | "Uncle" | "Mister") {
+            if matches!(
+                prev,
+                "Mr" | "Mrs" | "Miss" | "Dr" | "Father" | "Aunt" | "Uncle" | "Mister"
+            ) {
                 out.push(format!("{prev} {w}"));
-            } else if !matches!(w, "Mr" | "Mrs" | "Miss" | "Dr" | "Father" | "Aunt" | "Uncle" | "Mister" | "God" | "Lord" | "Saint") {
+            } else if !matches!(
+                w,
+                "Mr" | "Mrs" | "Miss" | "Dr" | "Father" | "Aunt" | "Uncle" | "Mister" | "God" | "Lord" | "Saint"
+            ) {
                 out.push(w.to_owned());
             }
         }
@@ -140,7 +176,11 @@ fn occurrences<'w>(text: &str, wanted: &std::collections::HashSet<&'w str>) -> V
         }
     };
     if text.chars().any(is_cjk) {
-        let idx: Vec<usize> = text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len())).collect();
+        let idx: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+            .collect();
         for i in 0..idx.len() {
             for len in 2..=3 {
                 if i + len < idx.len() {
@@ -149,7 +189,10 @@ fn occurrences<'w>(text: &str, wanted: &std::collections::HashSet<&'w str>) -> V
             }
         }
     } else {
-        let words: Vec<&str> = text.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric())).collect();
+        let words: Vec<&str> = text
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+            .collect();
         for (i, w) in words.iter().enumerate() {
             push(w);
             if i + 1 < words.len() {
@@ -223,7 +266,9 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
     let mut forms_cache: HashMap<usize, Vec<String>> = HashMap::new();
     for w in utterances.windows(2) {
         let (prev, cur) = (&w[0], &w[1]);
-        let (Some(ps), Some(cs)) = (&prev.speaker, &cur.speaker) else { continue };
+        let (Some(ps), Some(cs)) = (&prev.speaker, &cur.speaker) else {
+            continue;
+        };
         if ps == cs || prev.scene != cur.scene {
             continue;
         }
@@ -248,7 +293,9 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
     let mut answers_by: HashMap<usize, usize> = HashMap::new();
     for w in utterances.windows(2) {
         let (prev, cur) = (&w[0], &w[1]);
-        let (Some(ps), Some(cs)) = (&prev.speaker, &cur.speaker) else { continue };
+        let (Some(ps), Some(cs)) = (&prev.speaker, &cur.speaker) else {
+            continue;
+        };
         if ps == cs || prev.scene != cur.scene {
             continue;
         }
@@ -278,7 +325,8 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
             // Forms built from the name itself (嬛嬛, 清禾, Mrs Doyle) need less evidence.
             let name = &members[s.0].name;
             let related = if name.is_ascii() {
-                s.1.split_whitespace().any(|w| name.split_whitespace().any(|n| n.eq_ignore_ascii_case(w)))
+                s.1.split_whitespace()
+                    .any(|w| name.split_whitespace().any(|n| n.eq_ignore_ascii_case(w)))
             } else {
                 s.1.chars().any(|c| name.contains(c))
             };
@@ -296,11 +344,20 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
         *b = b.max(s.3);
     }
     suggestions.retain(|s| best.get(&s.1).is_some_and(|&b| s.3 >= b));
-    suggestions.sort_by(|a, b| (b.3 * (b.2 as f64).ln()).total_cmp(&(a.3 * (a.2 as f64).ln())).then(a.1.cmp(&b.1)));
+    suggestions.sort_by(|a, b| {
+        (b.3 * (b.2 as f64).ln())
+            .total_cmp(&(a.3 * (a.2 as f64).ln()))
+            .then(a.1.cmp(&b.1))
+    });
     let suggestions: Vec<(usize, String, usize)> = suggestions.into_iter().map(|(c, a, n, _)| (c, a, n)).collect();
     for (ci, alias, n) in suggestions {
         let m = &mut members[ci];
-        if m.suggested_aliases.len() < 8 && !m.suggested_aliases.iter().any(|s| s.alias.contains(&alias) || alias.contains(&s.alias)) {
+        if m.suggested_aliases.len() < 8
+            && !m
+                .suggested_aliases
+                .iter()
+                .any(|s| s.alias.contains(&alias) || alias.contains(&s.alias))
+        {
             m.suggested_aliases.push(AliasSuggestion {
                 alias,
                 evidence: format!("said to them {n} times just before they answer"),

@@ -195,7 +195,12 @@ impl<'d> Collector<'d> {
             u.start = self.doc.original_offset(u.range.start);
             u.end = self.doc.original_offset(u.range.end);
         }
-        if self.scenes.last().is_some_and(|s| s.utterances.is_empty() && s.context.is_empty()) && self.scenes.len() > 1 {
+        if self
+            .scenes
+            .last()
+            .is_some_and(|s| s.utterances.is_empty() && s.context.is_empty())
+            && self.scenes.len() > 1
+        {
             self.scenes.pop();
         }
         (self.scenes, self.utterances)
@@ -277,6 +282,24 @@ pub fn extract(docs: &[Document], opts: &ExtractOptions) -> Script {
             u
         }));
     }
+    // Confirmed alias groups: every alias speaks as the group's main name.
+    if !opts.known_cast.is_empty() {
+        let mut main: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+        for h in &opts.known_cast {
+            if let Some(m) = h.aliases.first() {
+                for a in &h.aliases {
+                    main.entry(a.as_str()).or_insert(m.as_str());
+                }
+            }
+        }
+        for u in &mut utterances {
+            if let Some(m) = u.speaker.as_deref().and_then(|s| main.get(s)) {
+                if u.speaker.as_deref() != Some(m) {
+                    u.speaker = Some((*m).to_owned());
+                }
+            }
+        }
+    }
     let cast = cast::build(&utterances, &opts.known_cast);
     Script {
         layout: layout.unwrap_or(Layout::Novel),
@@ -292,7 +315,11 @@ pub fn strip_directions(s: &str) -> (String, Vec<String>) {
     // Fast path: nothing bracketed and no runs of spaces to collapse.
     if !s.contains(['（', '(', '[', '【', '\n', '\t', '\u{3000}', '\u{a0}']) && !s.contains("  ") {
         let t = s.trim();
-        let t = if t.contains(' ') && t.chars().any(crate::ingest::text::is_cjk) { cjk_spaces(t) } else { t.to_owned() };
+        let t = if t.contains(' ') && t.chars().any(crate::ingest::text::is_cjk) {
+            cjk_spaces(t)
+        } else {
+            t.to_owned()
+        };
         return (t, Vec::new());
     }
     let mut out = String::with_capacity(s.len());
@@ -334,7 +361,11 @@ pub fn strip_directions(s: &str) -> (String, Vec<String>) {
         .collect::<Vec<_>>()
         .join("\n");
     // Joining on spaces must not insert gaps between CJK characters.
-    let t = if t.chars().any(crate::ingest::text::is_cjk) { cjk_spaces(&t) } else { t };
+    let t = if t.chars().any(crate::ingest::text::is_cjk) {
+        cjk_spaces(&t)
+    } else {
+        t
+    };
     (t, dirs)
 }
 

@@ -4,13 +4,19 @@
 use super::{lines_with_offsets, offset_in, strip_directions, Attribution, Collector, UtteranceKind};
 
 pub fn is_scene_heading(t: &str) -> bool {
-    if t.starts_with('.') && !t.starts_with("..") && t.len() > 1 && t.chars().nth(1).is_some_and(|c| c.is_alphanumeric()) {
+    if t.starts_with('.')
+        && !t.starts_with("..")
+        && t.len() > 1
+        && t.chars().nth(1).is_some_and(|c| c.is_alphanumeric())
+    {
         return true;
     }
     let u = t.get(..9.min(t.len())).unwrap_or("").to_ascii_uppercase();
-    ["INT. ", "EXT. ", "EST. ", "INT/EXT", "INT./EXT", "I/E ", "I/E. ", "INT ", "EXT "]
-        .iter()
-        .any(|p| u.starts_with(p))
+    [
+        "INT. ", "EXT. ", "EST. ", "INT/EXT", "INT./EXT", "I/E ", "I/E. ", "INT ", "EXT ",
+    ]
+    .iter()
+    .any(|p| u.starts_with(p))
 }
 
 fn is_transition(t: &str) -> bool {
@@ -52,11 +58,19 @@ fn blank_out(text: &str) -> String {
     for (open, close) in [("/*", "*/"), ("[[", "]]")] {
         let mut from = 0;
         while let Some(i) = s[from..].find(open).map(|i| i + from) {
-            let Some(j) = s[i..].find(close).map(|j| i + j + close.len()) else { break };
+            let Some(j) = s[i..].find(close).map(|j| i + j + close.len()) else {
+                break;
+            };
             // Keep the byte length so offsets stay valid.
             let blank: String = s[i..j]
                 .chars()
-                .map(|ch| if ch == '\n' { "\n".to_owned() } else { " ".repeat(ch.len_utf8()) })
+                .map(|ch| {
+                    if ch == '\n' {
+                        "\n".to_owned()
+                    } else {
+                        " ".repeat(ch.len_utf8())
+                    }
+                })
                 .collect();
             s.replace_range(i..j, &blank);
             from = j;
@@ -132,7 +146,15 @@ pub fn parse(c: &mut Collector) {
             let (clean, more) = strip_directions(&parts.join(" "));
             dirs.extend(more);
             if !clean.is_empty() {
-                c.push(Some(name), clean, s..e, Attribution::Tagged, 1.0, UtteranceKind::Dialogue, dirs);
+                c.push(
+                    Some(name),
+                    clean,
+                    s..e,
+                    Attribution::Tagged,
+                    1.0,
+                    UtteranceKind::Dialogue,
+                    dirs,
+                );
             }
             prev_blank = false;
             continue;

@@ -14,13 +14,47 @@ pub struct SpeakerTag<'a> {
 }
 
 const NOT_IN_NAME: &[char] = &[
-    '，', '。', '！', '？', '、', '；', ',', '!', '?', ';', '"', '“', '”', '‘', '’', '「', '」', '『', '』', '…', '—', '/', '<', '>', '=', '*', '#', '|',
+    '，', '。', '！', '？', '、', '；', ',', '!', '?', ';', '"', '“', '”', '‘', '’', '「', '」', '『', '』', '…', '—',
+    '/', '<', '>', '=', '*', '#', '|',
 ];
 
 const NOT_NAMES: &[&str] = &[
-    "note", "notes", "chapter", "http", "https", "www", "title", "author", "source", "credit", "contact", "copyright",
-    "draft date", "date", "time", "scene", "act", "episode", "part", "translator", "isbn", "email", "tel", "注", "注释",
-    "作者", "译者", "来源", "时间", "地点", "人物", "出场人物", "原文", "按", "编者按", "公元",
+    "note",
+    "notes",
+    "chapter",
+    "http",
+    "https",
+    "www",
+    "title",
+    "author",
+    "source",
+    "credit",
+    "contact",
+    "copyright",
+    "draft date",
+    "date",
+    "time",
+    "scene",
+    "act",
+    "episode",
+    "part",
+    "translator",
+    "isbn",
+    "email",
+    "tel",
+    "注",
+    "注释",
+    "作者",
+    "译者",
+    "来源",
+    "时间",
+    "地点",
+    "人物",
+    "出场人物",
+    "原文",
+    "按",
+    "编者按",
+    "公元",
 ];
 
 fn valid_name(name: &str) -> bool {
@@ -41,7 +75,10 @@ fn valid_name(name: &str) -> bool {
         n.chars().count() <= 10 && !n.contains(' ')
     } else {
         let words = n.split_whitespace().count();
-        first.is_uppercase() && words <= 4 && n.len() <= 32 && n.chars().all(|c| c.is_alphanumeric() || " .'-&".contains(c))
+        first.is_uppercase()
+            && words <= 4
+            && n.len() <= 32
+            && n.chars().all(|c| c.is_alphanumeric() || " .'-&".contains(c))
     }
 }
 
@@ -72,6 +109,10 @@ pub fn speaker_tag(line: &str) -> Option<SpeakerTag<'_>> {
         return None;
     }
     let after = &rest[colon.len_utf8()..];
+    // `10:30`, `1:2`: a time or a ratio, not a speaker.
+    if after.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     let text = after.trim_start();
     // `他说：“……”` is prose, not a script line; `10:30` is a time.
     if text.starts_with(['“', '「', '"', '『', '/']) {
@@ -105,7 +146,11 @@ pub fn is_heading(line: &str) -> bool {
         return false;
     }
     if let Some(rest) = t.strip_prefix('第') {
-        let num_len: usize = rest.chars().take_while(|c| NUMERALS.contains(*c)).map(char::len_utf8).sum();
+        let num_len: usize = rest
+            .chars()
+            .take_while(|c| NUMERALS.contains(*c))
+            .map(char::len_utf8)
+            .sum();
         if num_len > 0 {
             if let Some(unit) = rest[num_len..].chars().next() {
                 return "集幕场場回章节節部卷折出".contains(unit) && t.chars().count() <= 30;
@@ -130,7 +175,14 @@ pub fn is_heading(line: &str) -> bool {
 }
 
 fn is_direction_line(t: &str) -> bool {
-    let pairs = [('（', '）'), ('(', ')'), ('[', ']'), ('【', '】'), ('(', '）'), ('（', ')')];
+    let pairs = [
+        ('（', '）'),
+        ('(', ')'),
+        ('[', ']'),
+        ('【', '】'),
+        ('(', '）'),
+        ('（', ')'),
+    ];
     pairs.iter().any(|&(o, c)| t.starts_with(o) && t.ends_with(c))
 }
 
@@ -171,7 +223,11 @@ pub fn parse(c: &mut Collector, layout: Layout) {
             }
             return;
         }
-        let kind = if is_narrator(name) { UtteranceKind::Narration } else { UtteranceKind::Dialogue };
+        let kind = if is_narrator(name) {
+            UtteranceKind::Narration
+        } else {
+            UtteranceKind::Dialogue
+        };
         c.push(Some(name.clone()), clean, s..e, Attribution::Tagged, 1.0, kind, dirs);
     };
     for (at, raw) in lines_with_offsets(text) {
@@ -197,7 +253,15 @@ pub fn parse(c: &mut Collector, layout: Layout) {
             if let Some(tag) = speaker_tag(&inner).filter(|tag| is_narrator(tag.name)) {
                 let body = inner[tag.text_start..].trim().to_owned();
                 let start = t_at + t.find(&body).unwrap_or(0);
-                c.push(Some(tag.name.to_owned()), body.clone(), start..start + body.len(), Attribution::Tagged, 1.0, UtteranceKind::Narration, Vec::new());
+                c.push(
+                    Some(tag.name.to_owned()),
+                    body.clone(),
+                    start..start + body.len(),
+                    Attribution::Tagged,
+                    1.0,
+                    UtteranceKind::Narration,
+                    Vec::new(),
+                );
             } else {
                 c.context(inner.trim());
             }
@@ -243,9 +307,18 @@ mod tests {
     fn tags() {
         let t = speaker_tag("苏培盛（宣旨）：奉天承运，皇帝诏曰").unwrap();
         assert_eq!((t.name, t.direction), ("苏培盛", Some("宣旨")));
-        assert_eq!(&"苏培盛（宣旨）：奉天承运，皇帝诏曰"[t.text_start..], "奉天承运，皇帝诏曰");
-        assert_eq!(speaker_tag("MAGS (without looking up): You're late.").unwrap().name, "MAGS");
-        assert_eq!(speaker_tag("First Citizen:").unwrap().text_start, "First Citizen:".len());
+        assert_eq!(
+            &"苏培盛（宣旨）：奉天承运，皇帝诏曰"[t.text_start..],
+            "奉天承运，皇帝诏曰"
+        );
+        assert_eq!(
+            speaker_tag("MAGS (without looking up): You're late.").unwrap().name,
+            "MAGS"
+        );
+        assert_eq!(
+            speaker_tag("First Citizen:").unwrap().text_start,
+            "First Citizen:".len()
+        );
         assert!(speaker_tag("他说：“我还漂亮吗？”").is_none());
         assert!(speaker_tag("At 10:30 we left.").is_none());
         assert!(speaker_tag("少平对着镜子一照，问：").is_none());
@@ -254,10 +327,23 @@ mod tests {
 
     #[test]
     fn headings() {
-        for h in ["第1幕", "第一集", "第十二回 宝玉挨打", "INT. HOUSE - DAY", "EXT. HARBOUR - DAY", "ACT II", "SCENE 3", "EPISODE 1"] {
+        for h in [
+            "第1幕",
+            "第一集",
+            "第十二回 宝玉挨打",
+            "INT. HOUSE - DAY",
+            "EXT. HARBOUR - DAY",
+            "ACT II",
+            "SCENE 3",
+            "EPISODE 1",
+        ] {
             assert!(is_heading(h), "{h}");
         }
-        for h in ["第一次见面我就喜欢上了这个地方，真是奇怪。", "Actually, no.", "苏培盛：皇上"] {
+        for h in [
+            "第一次见面我就喜欢上了这个地方，真是奇怪。",
+            "Actually, no.",
+            "苏培盛：皇上",
+        ] {
             assert!(!is_heading(h), "{h}");
         }
         assert!(is_play_cue("HAMLET."));

@@ -49,7 +49,15 @@ pub fn parse(c: &mut Collector) {
                 continue;
             }
             let s = start + text_off;
-            c.push(speaker, clean, s..start + seg.len(), method, conf, UtteranceKind::Dialogue, dirs);
+            c.push(
+                speaker,
+                clean,
+                s..start + seg.len(),
+                method,
+                conf,
+                UtteranceKind::Dialogue,
+                dirs,
+            );
         }
     }
 }

@@ -47,14 +47,11 @@ impl<'a> Zip<'a> {
     pub fn read_text(&mut self, name: &str) -> Result<String> {
         let remaining = self.limit.saturating_sub(self.read_total);
         let (declared, compressed, data) = {
-            let entry = self
-                .archive
-                .by_name(name)
-                .map_err(|e| Error::Corrupt {
-                    path: self.path.into(),
-                    container: self.container,
-                    detail: format!("{name}: {e}"),
-                })?;
+            let entry = self.archive.by_name(name).map_err(|e| Error::Corrupt {
+                path: self.path.into(),
+                container: self.container,
+                detail: format!("{name}: {e}"),
+            })?;
             let declared = entry.size();
             let compressed = entry.compressed_size();
             if declared > remaining {
@@ -92,8 +89,7 @@ impl<'a> Zip<'a> {
             });
         }
         self.read_total += data.len() as u64;
-        let text = String::from_utf8(data)
-            .map_err(|_| self.corrupt(format!("{name} is not UTF-8 text")))?;
+        let text = String::from_utf8(data).map_err(|_| self.corrupt(format!("{name} is not UTF-8 text")))?;
         Ok(text.trim_start_matches('\u{feff}').to_owned())
     }
 }
@@ -202,9 +198,8 @@ pub fn epub_chapters(zip: &mut Zip) -> Result<Vec<Vec<String>>> {
         let Some((id, href, media, props)) = manifest.iter().find(|m| m.0 == idref) else {
             continue;
         };
-        let is_nav = props.split_whitespace().any(|p| p == "nav")
-            || Some(id) == toc_id.as_ref()
-            || media.contains("dtbncx");
+        let is_nav =
+            props.split_whitespace().any(|p| p == "nav") || Some(id) == toc_id.as_ref() || media.contains("dtbncx");
         if is_nav || !linear || !(media.contains("html") || media.is_empty()) {
             continue;
         }
@@ -222,8 +217,28 @@ pub fn epub_chapters(zip: &mut Zip) -> Result<Vec<Vec<String>>> {
 }
 
 const BLOCKS: &[&[u8]] = &[
-    b"p", b"div", b"h1", b"h2", b"h3", b"h4", b"h5", b"h6", b"li", b"br", b"tr", b"blockquote",
-    b"section", b"article", b"pre", b"dd", b"dt", b"hr", b"table", b"ul", b"ol", b"body",
+    b"p",
+    b"div",
+    b"h1",
+    b"h2",
+    b"h3",
+    b"h4",
+    b"h5",
+    b"h6",
+    b"li",
+    b"br",
+    b"tr",
+    b"blockquote",
+    b"section",
+    b"article",
+    b"pre",
+    b"dd",
+    b"dt",
+    b"hr",
+    b"table",
+    b"ul",
+    b"ol",
+    b"body",
 ];
 
 fn html_entity(name: &str) -> Option<&'static str> {
@@ -278,10 +293,8 @@ pub fn xhtml_paragraphs(xhtml: &str) -> Vec<String> {
                     flush(&mut cur, &mut paras);
                 }
             }
-            Ok(Event::Empty(e)) => {
-                if skip == 0 && BLOCKS.contains(&e.local_name().as_ref()) {
-                    flush(&mut cur, &mut paras);
-                }
+            Ok(Event::Empty(e)) if skip == 0 && BLOCKS.contains(&e.local_name().as_ref()) => {
+                flush(&mut cur, &mut paras);
             }
             Ok(Event::End(e)) => {
                 if skip > 0 {
@@ -353,7 +366,10 @@ mod tests {
 
     #[test]
     fn resolves_relative_hrefs() {
-        assert_eq!(resolve("OEBPS/content.opf", "text/ch%201.xhtml#x"), "OEBPS/text/ch 1.xhtml");
+        assert_eq!(
+            resolve("OEBPS/content.opf", "text/ch%201.xhtml#x"),
+            "OEBPS/text/ch 1.xhtml"
+        );
         assert_eq!(resolve("OEBPS/text/a.opf", "../b.xhtml"), "OEBPS/b.xhtml");
         assert_eq!(resolve("content.opf", "c.xhtml"), "c.xhtml");
     }

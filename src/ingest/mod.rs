@@ -34,9 +34,7 @@ pub struct IngestOptions {
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        IngestOptions {
-            max_bytes: 200 << 20,
-        }
+        IngestOptions { max_bytes: 200 << 20 }
     }
 }
 
@@ -128,7 +126,13 @@ pub fn import_file(path: &Path, opts: &IngestOptions, job: &Job) -> Result<Docum
     job.report("import", 0, Some(meta.len()), "bytes", path.display().to_string());
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let doc = import_bytes(path, &bytes, opts)?;
-    job.report("import", meta.len(), Some(meta.len()), "bytes", path.display().to_string());
+    job.report(
+        "import",
+        meta.len(),
+        Some(meta.len()),
+        "bytes",
+        path.display().to_string(),
+    );
     Ok(doc)
 }
 
@@ -225,7 +229,13 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<D
     Ok(doc)
 }
 
-fn from_text(path: &Path, format: SourceFormat, encoding: String, original: String, chapter_starts_orig: Vec<usize>) -> Document {
+fn from_text(
+    path: &Path,
+    format: SourceFormat,
+    encoding: String,
+    original: String,
+    chapter_starts_orig: Vec<usize>,
+) -> Document {
     let (b, report) = text::normalize(&original);
     let (text, anchors) = b.finish();
     let mut doc = Document {
@@ -277,7 +287,9 @@ fn import_zip(path: &Path, bytes: &[u8], ext: &str, opts: &IngestOptions) -> Res
     } else {
         return Err(Error::NotText {
             path: path.into(),
-            what: "this is a zip archive that is neither an EPUB nor a DOCX; unpack it and import the text files inside".into(),
+            what:
+                "this is a zip archive that is neither an EPUB nor a DOCX; unpack it and import the text files inside"
+                    .into(),
         });
     };
     let mut zip = archive::Zip::open(bytes, path, container, opts.max_bytes)?;

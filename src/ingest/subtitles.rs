@@ -176,10 +176,12 @@ pub fn parse_srt(original: &str, out: &mut TextBuilder) -> Option<Vec<Cue>> {
 pub fn parse_ass(original: &str, out: &mut TextBuilder) -> Option<Vec<Cue>> {
     let mut cues = Vec::new();
     let mut in_events = false;
-    let mut fields: Vec<String> = ["layer", "start", "end", "style", "name", "marginl", "marginr", "marginv", "effect", "text"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut fields: Vec<String> = [
+        "layer", "start", "end", "style", "name", "marginl", "marginr", "marginv", "effect", "text",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     for (line, at) in lines(original) {
         let t = line.trim_start();
         if t.starts_with('[') {
@@ -193,7 +195,9 @@ pub fn parse_ass(original: &str, out: &mut TextBuilder) -> Option<Vec<Cue>> {
             fields = f.split(',').map(|s| s.trim().to_ascii_lowercase()).collect();
             continue;
         }
-        let Some(rest) = t.strip_prefix("Dialogue:") else { continue };
+        let Some(rest) = t.strip_prefix("Dialogue:") else {
+            continue;
+        };
         let n = fields.len().max(1);
         let parts: Vec<&str> = rest.splitn(n, ',').collect();
         if parts.len() < n {

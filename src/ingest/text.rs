@@ -34,7 +34,14 @@ impl TextBuilder {
     }
 
     /// Append characters that have no counterpart in the original (separators).
+    /// Offsets inside them map to the end of the piece before.
     pub fn push_synthetic(&mut self, s: &str) {
+        if s.is_empty() {
+            return;
+        }
+        if self.anchors.last().is_some_and(|a| a.1 != SYNTHETIC) {
+            self.anchors.push((self.text.len(), SYNTHETIC));
+        }
         self.text.push_str(s);
     }
 
@@ -55,6 +62,9 @@ impl TextBuilder {
     }
 }
 
+/// Marks an anchor where synthetic text (a separator) begins.
+const SYNTHETIC: usize = usize::MAX;
+
 /// Map a byte offset in the normalised text to a character offset in the original.
 pub fn map_offset(text: &str, anchors: &[(usize, usize)], byte: usize) -> usize {
     let byte = byte.min(text.len());
@@ -63,6 +73,10 @@ pub fn map_offset(text: &str, anchors: &[(usize, usize)], byte: usize) -> usize 
         return text[..floor_boundary(text, byte)].chars().count();
     }
     let (nb, oc) = anchors[i - 1];
+    if oc == SYNTHETIC {
+        // Inside a separator: the position right after the text before it.
+        return map_offset(text, &anchors[..i - 1], nb);
+    }
     oc + text[nb..floor_boundary(text, byte)].chars().count()
 }
 
@@ -103,9 +117,7 @@ pub struct NormalizeReport {
 #[inline]
 fn fold(c: char) -> Option<char> {
     match c as u32 {
-        0xFF10..=0xFF19 | 0xFF21..=0xFF3A | 0xFF41..=0xFF5A => {
-            char::from_u32(c as u32 - 0xFF10 + 0x30)
-        }
+        0xFF10..=0xFF19 | 0xFF21..=0xFF3A | 0xFF41..=0xFF5A => char::from_u32(c as u32 - 0xFF10 + 0x30),
         0x00A0 => Some(' '),
         0x200B..=0x200D | 0xFEFF | 0x2060 => None,
         _ => Some(c),
@@ -113,7 +125,7 @@ fn fold(c: char) -> Option<char> {
 }
 
 fn is_circled_marker(c: char) -> bool {
-    matches!(c as u32, 0x2460..=0x2473 | 0x2474..=0x2487)
+    matches!(c as u32, 0x2460..=0x2487)
 }
 
 /// Length in bytes of a bracketed footnote number at the start of `s`,
@@ -191,11 +203,7 @@ fn split_lines<'a>(s: &'a str, report: &mut NormalizeReport) -> Vec<Line<'a>> {
 /// Width of hard-wrapped lines, if the text looks hard-wrapped: most lines end
 /// near the same width and blank lines (or indents) separate paragraphs.
 fn wrap_width(lines: &[Line]) -> Option<usize> {
-    let mut widths: Vec<usize> = lines
-        .iter()
-        .filter(|l| l.width > 0)
-        .map(|l| l.width)
-        .collect();
+    let mut widths: Vec<usize> = lines.iter().filter(|l| l.width > 0).map(|l| l.width).collect();
     if widths.len() < 20 {
         return None;
     }
@@ -204,10 +212,7 @@ fn wrap_width(lines: &[Line]) -> Option<usize> {
     if !(40..=120).contains(&p90) {
         return None;
     }
-    let near = widths
-        .iter()
-        .filter(|&&w| w * 100 >= p90 * 75 && w <= p90 + 4)
-        .count();
+    let near = widths.iter().filter(|&&w| w * 100 >= p90 * 75 && w <= p90 + 4).count();
     // Verse: nearly every continuation line starts with a capital letter.
     let (mut cont, mut capital) = (0usize, 0usize);
     for pair in lines.windows(2) {
@@ -282,9 +287,10 @@ fn push_line(out: &mut TextBuilder, buf: &mut String, line: &Line, report: &mut 
     let clean = if line.text.is_ascii() {
         !line.text.contains('[')
     } else {
-        !line.text.chars().any(|c| {
-            fold(c) != Some(c) || is_circled_marker(c) || matches!(c, '[' | '［' | '〔')
-        })
+        !line
+            .text
+            .chars()
+            .any(|c| fold(c) != Some(c) || is_circled_marker(c) || matches!(c, '[' | '［' | '〔'))
     };
     if clean {
         out.push_from(line.text, line.orig_char);
@@ -341,6 +347,11 @@ fn push_line(out: &mut TextBuilder, buf: &mut String, line: &Line, report: &mut 
     out.push_from(buf, seg_start);
 }
 
+/// The longest prefix of `s` no longer than `max` bytes that ends on a char boundary.
+pub fn prefix(s: &str, max: usize) -> &str {
+    &s[..floor_boundary(s, max.min(s.len()))]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,12 +390,9 @@ mod tests {
         let text = para.repeat(12);
         let (b, r) = normalize(&text);
         assert!(r.wrapped_lines_joined >= 24, "{r:?}");
-        assert!(b.as_str().starts_with("The quick brown fox jumps over the lazy dog and keeps on running far away from"));
+        assert!(b
+            .as_str()
+            .starts_with("The quick brown fox jumps over the lazy dog and keeps on running far away from"));
         check_map(&text);
     }
-}
-
-/// The longest prefix of `s` no longer than `max` bytes that ends on a char boundary.
-pub fn prefix(s: &str, max: usize) -> &str {
-    &s[..floor_boundary(s, max.min(s.len()))]
 }

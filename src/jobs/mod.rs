@@ -44,11 +44,7 @@ pub enum Error {
     #[error("{path}: {detail}")]
     Format { path: PathBuf, detail: String },
     #[error("{path}, line {line}: {detail}")]
-    Dataset {
-        path: PathBuf,
-        line: usize,
-        detail: String,
-    },
+    Dataset { path: PathBuf, line: usize, detail: String },
     #[error("{0}")]
     Invalid(String),
     #[error("cancelled")]

@@ -44,7 +44,11 @@ impl Score {
     pub fn print(&self, title: &str) {
         println!("{title}");
         for (k, (c, f, t)) in &self.by_type {
-            println!("  {k:<10} {:>6.1}% correct  ({c}/{t}; quote found {:.1}%)", 100.0 * *c as f64 / (*t).max(1) as f64, 100.0 * *f as f64 / (*t).max(1) as f64);
+            println!(
+                "  {k:<10} {:>6.1}% correct  ({c}/{t}; quote found {:.1}%)",
+                100.0 * *c as f64 / (*t).max(1) as f64,
+                100.0 * *f as f64 / (*t).max(1) as f64
+            );
         }
         println!("  {:<10} {:>6.1}%", "all", 100.0 * self.overall());
     }
@@ -75,7 +79,10 @@ fn python_strings(s: &str) -> Vec<String> {
 }
 
 fn numbers(s: &str) -> Vec<usize> {
-    s.split(|c: char| !c.is_ascii_digit()).filter(|t| !t.is_empty()).filter_map(|t| t.parse().ok()).collect()
+    s.split(|c: char| !c.is_ascii_digit())
+        .filter(|t| !t.is_empty())
+        .filter_map(|t| t.parse().ok())
+        .collect()
 }
 
 pub struct Character {
@@ -100,7 +107,11 @@ pub struct Novel {
 
 pub fn pdnc() -> Vec<Novel> {
     let root = samples().join("pdnc-dev");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).expect("pdnc-dev").filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("pdnc-dev")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     dirs.into_iter()
         .map(|d| {
@@ -113,7 +124,11 @@ pub fn pdnc() -> Vec<Novel> {
                     let mut aliases = python_strings(&r[2]);
                     aliases.retain(|a| a != &r[1]);
                     aliases.insert(0, r[1].clone());
-                    Character { main: r[1].clone(), aliases, gender: r[3].chars().next().filter(|c| *c == 'M' || *c == 'F') }
+                    Character {
+                        main: r[1].clone(),
+                        aliases,
+                        gender: r[3].chars().next().filter(|c| *c == 'M' || *c == 'F'),
+                    }
                 })
                 .collect();
             let rows = common::read_csv(&d.join("quotation_info.csv"));
@@ -127,16 +142,34 @@ pub fn pdnc() -> Vec<Novel> {
                 .filter_map(|r| {
                     let n = numbers(&r[sp]);
                     let kind = r[ty].trim();
-                    (n.len() >= 2 && !kind.is_empty() && kind != "nan").then(|| GoldQuote { start: n[0], end: n[1], speaker: r[spk].clone(), kind: kind.to_owned() })
+                    (n.len() >= 2 && !kind.is_empty() && kind != "nan").then(|| GoldQuote {
+                        start: n[0],
+                        end: n[1],
+                        speaker: r[spk].clone(),
+                        kind: kind.to_owned(),
+                    })
                 })
                 .collect();
-            Novel { name: d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), text: d.join("novel_text.txt"), cast, quotes }
+            Novel {
+                name: d
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                text: d.join("novel_text.txt"),
+                cast,
+                quotes,
+            }
         })
         .collect()
 }
 
 fn same(a: &str, b: &str) -> bool {
-    let strip = |s: &str| s.trim().trim_start_matches("the ").trim_start_matches("The ").to_lowercase();
+    let strip = |s: &str| {
+        s.trim()
+            .trim_start_matches("the ")
+            .trim_start_matches("The ")
+            .to_lowercase()
+    };
     strip(a) == strip(b)
 }
 
@@ -144,12 +177,31 @@ fn same(a: &str, b: &str) -> bool {
 /// extractor (as a person would confirm the cast in the app).
 pub fn score_novel(n: &Novel, use_cast: bool) -> Score {
     let doc = import_file(&n.text, &IngestOptions::default(), &Job::silent()).expect("novel");
-    let known = if use_cast { n.cast.iter().map(|c| CastHint { aliases: c.aliases.clone(), gender: c.gender }).collect() } else { Vec::new() };
-    let s = extract(&[doc], &ExtractOptions { known_cast: known, ..Default::default() });
+    let known = if use_cast {
+        n.cast
+            .iter()
+            .map(|c| CastHint {
+                aliases: c.aliases.clone(),
+                gender: c.gender,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let s = extract(
+        &[doc],
+        &ExtractOptions {
+            known_cast: known,
+            ..Default::default()
+        },
+    );
     let mut score = Score::default();
     for q in &n.quotes {
         let u = s.utterances.iter().find(|u| u.start < q.end && q.start < u.end);
-        let gold = n.cast.iter().find(|c| c.main == q.speaker || c.aliases.iter().any(|a| a == &q.speaker));
+        let gold = n
+            .cast
+            .iter()
+            .find(|c| c.main == q.speaker || c.aliases.iter().any(|a| a == &q.speaker));
         let pred = u.and_then(|u| u.speaker.as_deref());
         let correct = match (pred, gold) {
             (Some(p), Some(g)) => same(p, &g.main) || g.aliases.iter().any(|a| same(p, a)),
@@ -168,28 +220,49 @@ pub struct WpInstance {
 }
 
 pub fn wp_names() -> Vec<CastHint> {
-    let text = std::fs::read_to_string(samples().join("wp-speaker-id/name_list.txt")).expect("name list").replace("\r\n", "\n");
+    let text = std::fs::read_to_string(samples().join("wp-speaker-id/name_list.txt"))
+        .expect("name list")
+        .replace("\r\n", "\n");
     text.lines()
         .filter_map(|l| {
             let mut it = l.split_whitespace();
             let g = it.next()?;
             let aliases: Vec<String> = it.map(str::to_owned).collect();
-            (!aliases.is_empty()).then(|| CastHint { aliases, gender: Some(if g == "0" { 'F' } else { 'M' }) })
+            (!aliases.is_empty()).then(|| CastHint {
+                aliases,
+                gender: Some(if g == "0" { 'F' } else { 'M' }),
+            })
         })
         .collect()
 }
 
 pub fn wp_dev() -> Vec<WpInstance> {
-    let text = std::fs::read_to_string(samples().join("wp-speaker-id/dev/dev_unsplit.txt")).expect("wp dev").replace("\r\n", "\n");
+    let text = std::fs::read_to_string(samples().join("wp-speaker-id/dev/dev_unsplit.txt"))
+        .expect("wp dev")
+        .replace("\r\n", "\n");
     let mut out = Vec::new();
     for block in text.split("\n\n") {
         let lines: Vec<&str> = block.lines().collect();
-        let Some(i) = lines.iter().position(|l| l.starts_with("Instance index")) else { continue };
+        let Some(i) = lines.iter().position(|l| l.starts_with("Instance index")) else {
+            continue;
+        };
         let body: Vec<String> = lines[i + 1..].iter().take(21).map(|s| s.to_string()).collect();
-        let speaker = lines.iter().find_map(|l| l.strip_prefix("Speaker: ")).unwrap_or("").to_owned();
-        let kind = lines.iter().find_map(|l| l.strip_prefix("Category: ")).unwrap_or("").to_owned();
+        let speaker = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("Speaker: "))
+            .unwrap_or("")
+            .to_owned();
+        let kind = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("Category: "))
+            .unwrap_or("")
+            .to_owned();
         if body.len() == 21 && !speaker.is_empty() {
-            out.push(WpInstance { lines: body, speaker, kind });
+            out.push(WpInstance {
+                lines: body,
+                speaker,
+                kind,
+            });
         }
     }
     out
@@ -205,9 +278,20 @@ pub fn score_wp(use_cast: bool) -> Score {
         let center_end = center_start + inst.lines[10].chars().count();
         let doc = import_bytes(Path::new("wp.txt"), text.as_bytes(), &IngestOptions::default()).expect("wp");
         let known = if use_cast { names.clone() } else { Vec::new() };
-        let s = extract(&[doc], &ExtractOptions { known_cast: known, layout: Some(dramatis::extract::Layout::Novel) });
-        let u = s.utterances.iter().find(|u| u.start < center_end && center_start < u.end);
-        let gold = names.iter().find(|c| c.aliases.first() == Some(&inst.speaker) || c.aliases.contains(&inst.speaker));
+        let s = extract(
+            &[doc],
+            &ExtractOptions {
+                known_cast: known,
+                layout: Some(dramatis::extract::Layout::Novel),
+            },
+        );
+        let u = s
+            .utterances
+            .iter()
+            .find(|u| u.start < center_end && center_start < u.end);
+        let gold = names
+            .iter()
+            .find(|c| c.aliases.first() == Some(&inst.speaker) || c.aliases.contains(&inst.speaker));
         let pred = u.and_then(|u| u.speaker.as_deref());
         let correct = match (pred, gold) {
             (Some(p), Some(g)) => g.aliases.iter().any(|a| a == p),

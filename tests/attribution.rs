@@ -1,0 +1,33 @@
+//! Attribution accuracy on the development corpora must not regress.
+//! The figures themselves are printed by `cargo bench --bench attribution`.
+
+#[path = "support/corpora.rs"]
+mod corpora;
+
+/// Floors a little under the figures measured when this test was written
+/// (see the README's "Quality" table); raise them when the rules improve.
+const PDNC_EXPLICIT_FLOOR: f64 = 0.93;
+const PDNC_ALL_FLOOR: f64 = 0.71;
+const WP_ALL_FLOOR: f64 = 0.74;
+
+#[test]
+fn pdnc_with_the_cast_confirmed() {
+    let mut all = corpora::Score::default();
+    for n in corpora::pdnc() {
+        all.merge(&corpora::score_novel(&n, true));
+    }
+    all.print("PDNC dev, cast given");
+    let explicit = all.accuracy("Explicit");
+    assert!(explicit >= PDNC_EXPLICIT_FLOOR, "explicit {explicit:.3}");
+    assert!(all.overall() >= PDNC_ALL_FLOOR, "all {:.3}", all.overall());
+    // Nearly every gold quotation is found as an utterance.
+    let (found, total) = all.by_type.values().fold((0, 0), |a, e| (a.0 + e.1, a.1 + e.2));
+    assert!(found * 100 >= total * 98, "quotes found: {found}/{total}");
+}
+
+#[test]
+fn wp_dev_with_the_name_list() {
+    let s = corpora::score_wp(true);
+    s.print("WP dev, name list given");
+    assert!(s.overall() >= WP_ALL_FLOOR, "all {:.3}", s.overall());
+}
