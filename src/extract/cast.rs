@@ -145,7 +145,7 @@ fn en_candidates(line: &str) -> Vec<String> {
             && w.chars().next().is_some_and(char::is_uppercase)
             && w.chars().skip(1).all(|c| c.is_lowercase());
         let vocative = raw.ends_with([',', '!', '?']);
-        if capital && (!sentence_start || vocative) && !super::novel::EN_STOP.contains(&w) {
+        if capital && (!sentence_start || vocative) && !super::novel::lexicon::EN_STOP.contains(&w) {
             if matches!(
                 prev,
                 "Mr" | "Mrs" | "Miss" | "Dr" | "Father" | "Aunt" | "Uncle" | "Mister"

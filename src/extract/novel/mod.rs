@@ -1,0 +1,609 @@
+//! Novels: find quotations and attribute each to a speaker.
+//!
+//! Rules, in order of trust: a speech verb next to a name ("said Emma",
+//! “……”晓霞说), a speech verb next to a pronoun resolved to a recent name of
+//! that gender, a name acting in the quote's paragraph, the person addressed in
+//! the previous quote, and turn-taking in a two-person exchange.
+
+use super::cast::CastHint;
+use super::{script::is_heading, Attribution, Collector, UtteranceKind};
+use crate::ingest::text::is_cjk;
+use std::collections::HashMap;
+use std::ops::Range;
+
+pub(crate) mod lexicon;
+mod names;
+mod subject;
+
+use lexicon::*;
+use names::*;
+use subject::*;
+
+struct Para {
+    range: Range<usize>,
+}
+
+struct Quote {
+    /// Paragraph of the first part (a quote can run over several paragraphs).
+    start_para: usize,
+    /// Paragraph of the last part.
+    para: usize,
+    parts: Vec<Range<usize>>,
+}
+
+/// Scan one paragraph for quotations; `open` carries a quote left open at the
+/// end of the previous paragraph.
+fn scan_quotes(s: &str, base: usize, style: (char, char), open: &mut bool) -> Vec<Range<usize>> {
+    let (o, c) = style;
+    let mut out = Vec::new();
+    let mut start = if *open {
+        // A continued quote re-opens with the opening mark.
+        let t = s.trim_start();
+        if t.starts_with(o) {
+            Some(s.len() - t.len() + o.len_utf8())
+        } else {
+            *open = false;
+            None
+        }
+    } else {
+        None
+    };
+    let skip = start.unwrap_or(0);
+    for (i, ch) in s[skip..].char_indices().map(|(i, ch)| (i + skip, ch)) {
+        match start {
+            None if ch == o => {
+                // A straight quote followed by a space is a closing quote of nothing.
+                start = Some(i + ch.len_utf8());
+            }
+            Some(st) if ch == c && i >= st => {
+                if i > st {
+                    out.push(base + st..base + i);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    *open = false;
+    if let Some(st) = start {
+        if st < s.len() {
+            out.push(base + st..base + s.trim_end().len());
+        }
+        *open = true;
+    }
+    out
+}
+
+fn quote_style(text: &str) -> (char, char) {
+    let sample = crate::ingest::text::prefix(text, 1 << 20);
+    let (mut curly, mut corner, mut straight, mut single) = (0, 0, 0, 0);
+    for ch in sample.chars() {
+        match ch {
+            '“' => curly += 1,
+            '「' => corner += 1,
+            '"' => straight += 1,
+            '‘' => single += 1,
+            _ => {}
+        }
+    }
+    if single > curly * 2 && single > straight && single > corner {
+        ('‘', '’')
+    } else if corner > curly && corner >= straight {
+        ('「', '」')
+    } else if straight > curly {
+        ('"', '"')
+    } else {
+        ('“', '”')
+    }
+}
+
+/// An attributed quote before it is handed to the collector.
+struct Pending {
+    /// Starts a new scene with this title.
+    scene: Option<String>,
+    speaker: Option<String>,
+    text: String,
+    range: Range<usize>,
+    method: Attribution,
+    conf: f32,
+    vocative: Option<String>,
+    /// Paragraphs the quote spans.
+    paras: Range<usize>,
+    /// The latest distinct names mentioned before the quote, newest first.
+    recent_names: Vec<String>,
+}
+
+fn recent_distinct(mentions: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for m in mentions.iter().rev() {
+        if !v.contains(m) {
+            v.push(m.clone());
+            if v.len() == 4 {
+                break;
+            }
+        }
+    }
+    v
+}
+
+/// Exchanges: quotes in consecutive paragraphs alternate between two people.
+/// Quotes without a clue of their own take their turn from the nearest quote
+/// of the exchange whose speaker is known, forwards or backwards.
+fn fill_exchanges(out: &mut [Pending], max_gap: usize) {
+    let mut i = 0;
+    while i < out.len() {
+        let mut j = i + 1;
+        while j < out.len() && out[j].scene.is_none() && out[j].paras.start <= out[j - 1].paras.end + max_gap {
+            j += 1;
+        }
+        fill_exchange(&mut out[i..j]);
+        i = j;
+    }
+}
+
+fn is_anchor(p: &Pending) -> bool {
+    p.speaker.is_some()
+        && matches!(
+            p.method,
+            Attribution::Explicit | Attribution::Pronoun | Attribution::Mention
+        )
+}
+
+fn fill_exchange(ch: &mut [Pending]) {
+    let anchors: Vec<usize> = (0..ch.len()).filter(|&k| is_anchor(&ch[k])).collect();
+    if anchors.is_empty() {
+        return;
+    }
+    let mut fills: Vec<(usize, String)> = Vec::new();
+    for k in 0..ch.len() {
+        if is_anchor(&ch[k]) {
+            continue;
+        }
+        let a = *anchors
+            .iter()
+            .min_by_key(|&&a| (a.abs_diff(k), a > k))
+            .expect("anchors");
+        let sa = ch[a].speaker.clone().expect("anchor speaker");
+        // The other person: another anchor with a different speaker nearest to
+        // `a`, else whom `a` addresses, else a recent name.
+        let other = anchors
+            .iter()
+            .filter(|&&b| ch[b].speaker.as_ref() != Some(&sa))
+            .min_by_key(|&&b| b.abs_diff(a))
+            .map(|&b| (b, ch[b].speaker.clone().expect("anchor speaker")));
+        let sb = match other {
+            Some((b, n)) if (b.abs_diff(a)) % 2 == 1 => Some(n),
+            Some(_) => None,
+            None => None,
+        }
+        .or_else(|| ch[a].vocative.clone().filter(|v| v != &sa))
+        .or_else(|| ch[a.min(k)].recent_names.iter().find(|n| **n != sa).cloned());
+        let d = a.abs_diff(k);
+        let who = if d % 2 == 0 { Some(sa) } else { sb };
+        if let Some(w) = who {
+            fills.push((k, w));
+        }
+    }
+    for (k, w) in fills {
+        ch[k].speaker = Some(w);
+        ch[k].method = Attribution::Alternation;
+        ch[k].conf = 0.5;
+    }
+}
+
+/// First-person novels: the narrator ("I said") is the person the others
+/// address by name in the quotes right before and after the narrator's own.
+fn resolve_narrator(out: &mut [Pending], tag: &str) {
+    let is_narr = |p: &Pending| p.speaker.as_deref() == Some(tag);
+    let mut votes: HashMap<&str, usize> = HashMap::new();
+    let mut total = 0;
+    for i in 0..out.len() {
+        if !is_narr(&out[i]) {
+            continue;
+        }
+        for j in [i.wrapping_sub(1), i + 1] {
+            if let Some(p) = out.get(j) {
+                if let (false, Some(v)) = (is_narr(p), p.vocative.as_deref()) {
+                    *votes.entry(v).or_default() += 1;
+                    total += 1;
+                }
+            }
+        }
+    }
+    let Some((name, n)) = votes.into_iter().max_by_key(|(n, c)| (*c, std::cmp::Reverse(*n))) else {
+        return;
+    };
+    if n < 3 || n * 5 < total * 2 {
+        return;
+    }
+    let name = name.to_owned();
+    for p in out.iter_mut() {
+        if is_narr(p) {
+            p.speaker = Some(name.clone());
+        }
+    }
+}
+
+pub fn parse(c: &mut Collector, hints: &[CastHint]) {
+    let text = c.doc.text.as_str();
+    let cjk = text.chars().take(4000).filter(|&ch| is_cjk(ch)).count();
+    let zh = cjk * 5 > text.chars().take(4000).count();
+    let style = quote_style(text);
+    let mut paras: Vec<Para> = Vec::new();
+    let mut breaks: Vec<usize> = Vec::new(); // paragraph indices that start a scene
+    let mut chapter_iter = c.doc.chapter_starts.iter().peekable();
+    for (at, line) in super::lines_with_offsets(text) {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let start = at + super::offset_in(line, t);
+        let mut brk = false;
+        while chapter_iter.peek().is_some_and(|&&s| s <= start) {
+            chapter_iter.next();
+            brk = true;
+        }
+        if brk || (is_heading(t) && !t.contains(style.0)) {
+            breaks.push(paras.len());
+        }
+        paras.push(Para {
+            range: start..start + t.len(),
+        });
+    }
+    let mut names = build_names(text, zh, hints);
+    infer_genders(&mut names, &paras, text);
+
+    let mut quotes: Vec<Quote> = Vec::new();
+    let mut open = false;
+    for (pi, p) in paras.iter().enumerate() {
+        let was_open = open;
+        let parts = scan_quotes(&text[p.range.clone()], p.range.start, style, &mut open);
+        if parts.is_empty() {
+            continue;
+        }
+        if was_open {
+            if let Some(last) = quotes.last_mut() {
+                if last.para + 1 == pi {
+                    // The continuation and the paragraph's other parts: the
+                    // speech clause there tells who speaks.
+                    last.parts.extend(parts);
+                    last.para = pi;
+                    continue;
+                }
+            }
+        }
+        quotes.push(Quote {
+            start_para: pi,
+            para: pi,
+            parts,
+        });
+    }
+
+    let olen = style.0.len_utf8();
+    let clen = style.1.len_utf8();
+    let mut next_break = breaks.iter().peekable();
+    // Conversation state: recent speakers (None = unknown) and the last addressee.
+    let mut recent: Vec<(usize, Option<String>)> = Vec::new();
+    let mut last_mentions: Vec<String> = Vec::new();
+    let mut addressee: Option<String> = None;
+    let mut last_para_seen = 0usize;
+    let narrator_tag = if zh { "我" } else { "I" };
+    let mut out: Vec<Pending> = Vec::new();
+    let subject_of = |clause: &str, is_after: bool| -> Option<(Subject, bool)> {
+        if zh {
+            zh_subject(&names, clause, is_after)
+        } else {
+            en_subject(&names, clause, is_after)
+        }
+    };
+    for q in &quotes {
+        let mut scene_break = false;
+        while next_break.peek().is_some_and(|&&b| b <= q.para) {
+            next_break.next();
+            scene_break = true;
+        }
+        let scene_title = scene_break.then(|| text[paras[q.para].range.clone()].chars().take(40).collect::<String>());
+        if scene_break {
+            recent.clear();
+            addressee = None;
+        }
+        // Mentions in narration since the last quote, for pronouns.
+        for p in &paras[last_para_seen.min(q.start_para)..q.start_para] {
+            let s = &text[p.range.clone()];
+            if !s.contains(style.0) {
+                for (_, n) in names.mentions(s) {
+                    last_mentions.push(n);
+                }
+            }
+        }
+        if last_mentions.len() > 32 {
+            last_mentions.drain(..last_mentions.len() - 32);
+        }
+        // A long stretch of narration ends the exchange.
+        if q.para > last_para_seen + 3 {
+            recent.clear();
+        }
+        last_para_seen = q.para + 1;
+        let para = &paras[q.para].range;
+        let start_para = &paras[q.start_para].range;
+        let n = q.parts.len();
+        // Narration around the parts: gaps[i] comes before part i, gaps[n] after the last.
+        let mut gaps: Vec<String> = Vec::with_capacity(n + 1);
+        gaps.push(if q.parts[0].start >= start_para.start + olen {
+            narration_before(text, start_para, &q.parts[0], olen)
+        } else {
+            String::new()
+        });
+        for w in q.parts.windows(2) {
+            let g = safe_slice(text, w[0].end + clen, w[1].start.saturating_sub(olen));
+            gaps.push(if g.contains('\n') { String::new() } else { g.to_owned() });
+        }
+        gaps.push(safe_slice(text, q.parts[n - 1].end + clen, para.end).to_owned());
+        // A lead-in on the line before: `他问：`, `Emma smilingly said,`.
+        let mut lead_in = false;
+        if gaps[0].trim().is_empty() && q.start_para > 0 {
+            let prev = text[paras[q.start_para - 1].range.clone()].trim_end();
+            if zh {
+                if prev.ends_with(['：', ':', '，']) && !prev.contains(style.0) {
+                    gaps[0] = prev.to_owned();
+                    lead_in = true;
+                }
+            } else if prev.ends_with([':', ',', '—']) || prev.ends_with("--") {
+                let tail = prev.rfind(style.1).map_or(prev, |i| &prev[i + clen..]);
+                gaps[0] = tail.trim_end_matches(['-', '—']).to_owned();
+            }
+        }
+        // Chinese prose often puts `她问。` on a line of its own; a line that
+        // starts with a name (`晓霞有点结巴地……`) tells who acts right after.
+        let mut beat = String::new();
+        if zh && gaps[n].trim().is_empty() && q.para + 1 < paras.len() {
+            let next = text[paras[q.para + 1].range.clone()].trim_end();
+            let lead = next.ends_with(['：', ':']);
+            if !next.contains(style.0) && !lead {
+                if !lead_in && next.chars().count() <= 20 && zh_has_verb(next) {
+                    gaps[n] = next.to_owned();
+                } else {
+                    beat = next.to_owned();
+                }
+            }
+        } else {
+            beat = first_clause(&gaps[n]);
+        }
+        // Names in the narration of this paragraph, before each part.
+        let local: Vec<Vec<String>> = gaps
+            .iter()
+            .map(|g| names.mentions(g).into_iter().map(|m| m.1).collect())
+            .collect();
+        let before_clause = |g: &str| -> String {
+            let b = g.trim_end();
+            b[last_sentence_start(b)..].to_owned()
+        };
+        // The speech clause of each part: after it (`"…," said Emma`), else
+        // before it (`Emma turned and said, "…"`).
+        let own: Vec<Option<Subject>> = (0..n)
+            .map(|i| {
+                subject_of(&first_clause(&gaps[i + 1]), true)
+                    .filter(|s| s.1)
+                    .or_else(|| subject_of(&before_clause(&gaps[i]), false).filter(|s| s.1))
+                    .map(|s| s.0)
+            })
+            .collect();
+        // Parts without a clause of their own belong to the speaker before them
+        // in the paragraph, else to the one after.
+        let resolved: Vec<Option<Subject>> = (0..n)
+            .map(|i| {
+                own[..=i]
+                    .iter()
+                    .rev()
+                    .find_map(Clone::clone)
+                    .or_else(|| own[i..].iter().find_map(Clone::clone))
+            })
+            .collect();
+        let mut segments: Vec<(Range<usize>, Option<Subject>)> = Vec::new();
+        for (i, r) in resolved.into_iter().enumerate() {
+            match segments.last_mut() {
+                Some((rg, s)) if *s == r => rg.end = i + 1,
+                _ => segments.push((i..i + 1, r)),
+            }
+        }
+        for (si, (rg, subj)) in segments.into_iter().enumerate() {
+            last_mentions.extend(local[rg.start].iter().cloned());
+            let found = match subj {
+                Some(s) => Some((s, true)),
+                None => subject_of(&before_clause(&gaps[0]), false).or_else(|| after_beat(&names, &beat)),
+            };
+            let prev_speaker = recent.last().and_then(|r| r.1.clone());
+            let alt = if recent.len() >= 2 {
+                let a = &recent[recent.len() - 2].1;
+                let b = &recent[recent.len() - 1].1;
+                match (a, b) {
+                    (Some(a), Some(b)) if a != b => Some(a.clone()),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            let (speaker, method, conf) = match found {
+                Some((Subject::Name(n), true)) => (Some(n), Attribution::Explicit, 0.95),
+                Some((Subject::Pronoun(g), _)) => {
+                    // A name of that gender just before the quote, else the
+                    // other person of the exchange, else a recent mention.
+                    let by_local = local[rg.start]
+                        .iter()
+                        .rev()
+                        .find(|n| names.gender.get(*n) == Some(&g))
+                        .cloned();
+                    let by_alt = by_local.or_else(|| alt.clone().filter(|a| names.gender.get(a) == Some(&g)));
+                    let by_mention = last_mentions
+                        .iter()
+                        .rev()
+                        .find(|n| names.gender.get(*n) == Some(&g) && Some(*n) != prev_speaker.as_ref())
+                        .or_else(|| last_mentions.iter().rev().find(|n| names.gender.get(*n) == Some(&g)))
+                        .cloned();
+                    match by_alt.or(by_mention) {
+                        Some(n) => (Some(n), Attribution::Pronoun, 0.75),
+                        None => (None, Attribution::Unknown, 0.0),
+                    }
+                }
+                Some((Subject::Name(n), false)) => (Some(n), Attribution::Mention, 0.65),
+                Some((Subject::Narrator, _)) => (Some(narrator_tag.to_owned()), Attribution::Explicit, 0.8),
+                None => match (addressee.clone().filter(|a| Some(a) != prev_speaker.as_ref()), alt) {
+                    (Some(a), _) => (Some(a), Attribution::Addressee, 0.5),
+                    (None, Some(a)) => (Some(a), Attribution::Alternation, 0.5),
+                    _ => (None, Attribution::Unknown, 0.0),
+                },
+            };
+            // Quote text: parts joined; span from the first to the last part.
+            let parts = &q.parts[rg];
+            let joined: Vec<&str> = parts.iter().map(|r| text[r.clone()].trim()).collect();
+            let sep = if zh { "" } else { " " };
+            let utext = joined.join(sep);
+            if utext.trim().is_empty() {
+                continue;
+            }
+            // Who is addressed: a name at the start or end of the quote, set off by a comma.
+            let voc = vocative(&names, &utext, zh);
+            addressee = voc.clone().filter(|a| Some(a) != speaker.as_ref());
+            if let Some(s) = &speaker {
+                last_mentions.push(s.clone());
+            }
+            recent.push((q.para, speaker.clone()));
+            out.push(Pending {
+                scene: if si == 0 { scene_title.clone() } else { None },
+                speaker,
+                text: utext,
+                range: parts[0].start..parts[parts.len() - 1].end,
+                method,
+                conf,
+                vocative: voc,
+                paras: q.start_para..q.para + 1,
+                recent_names: recent_distinct(&last_mentions),
+            });
+        }
+        last_mentions.extend(local[n].iter().cloned());
+    }
+    fill_exchanges(&mut out, if zh { 3 } else { 0 });
+    resolve_narrator(&mut out, narrator_tag);
+    for p in out {
+        if let Some(t) = p.scene {
+            c.new_scene(Some(t));
+        }
+        c.push(
+            p.speaker,
+            p.text,
+            p.range,
+            p.method,
+            p.conf,
+            UtteranceKind::Dialogue,
+            Vec::new(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cast(groups: &[(&[&str], char)]) -> Names {
+        let hints: Vec<CastHint> = groups
+            .iter()
+            .map(|(a, g)| CastHint {
+                aliases: a.iter().map(|s| s.to_string()).collect(),
+                gender: Some(*g),
+            })
+            .collect();
+        build_names("", false, &hints)
+    }
+
+    fn name(n: &str) -> Option<(Subject, bool)> {
+        Some((Subject::Name(n.to_owned()), true))
+    }
+
+    #[test]
+    fn after_clause_keeps_titles_and_initials() {
+        assert_eq!(first_clause(", asked Mr. Gradgrind. \"Yes\""), "asked Mr. Gradgrind");
+        assert_eq!(
+            first_clause(" retorted Mr. E. W. B. Childers, facing about. More"),
+            "retorted Mr. E. W. B. Childers, facing about"
+        );
+    }
+
+    #[test]
+    fn english_speech_clauses() {
+        let n = cast(&[
+            (&["The Mouse"], 'M'),
+            (&["Mr. Elton"], 'M'),
+            (&["Mrs. Gradgrind"], 'F'),
+            (&["Louisa"], 'F'),
+            (&["Emma", "Miss Woodhouse"], 'F'),
+            (&["Harriet"], 'F'),
+        ]);
+        assert_eq!(
+            en_subject(&n, "said the Mouse with an important air", true),
+            name("The Mouse")
+        );
+        assert_eq!(en_subject(&n, "said the gallant Mr. Elton", true), name("Mr. Elton"));
+        assert_eq!(
+            en_subject(&n, "Mrs. Gradgrind considered", true),
+            name("Mrs. Gradgrind")
+        );
+        assert_eq!(en_subject(&n, "pouted Louisa", true), name("Louisa"));
+        // The subject nearest the verb, not a name after a preposition.
+        assert_eq!(
+            en_subject(
+                &n,
+                "While she talked to Harriet, Emma found an opportunity of saying,",
+                false
+            ),
+            name("Emma")
+        );
+        assert_eq!(en_subject(&n, "Emma turned to Harriet and said,", false), name("Emma"));
+    }
+
+    #[test]
+    fn bare_surname_is_the_mister() {
+        let hints = vec![
+            CastHint {
+                aliases: vec!["Bounderby".into()],
+                gender: None,
+            },
+            CastHint {
+                aliases: vec!["Josiah Bounderby".into(), "Mr. Bounderby".into()],
+                gender: Some('M'),
+            },
+        ];
+        let n = build_names("", false, &hints);
+        assert_eq!(n.canonical("Bounderby"), Some("Josiah Bounderby"));
+        assert_eq!(n.canonical("Mr. Bounderby's"), Some("Josiah Bounderby"));
+    }
+
+    #[test]
+    fn quotes_by_two_speakers_in_one_paragraph_are_split() {
+        let text = "\"Fibs, fibs!\" interrupted Emma. \"How on earth did you come?\" continued Mr. Elton.\n";
+        let d = crate::ingest::import_bytes(
+            std::path::Path::new("n.txt"),
+            text.as_bytes(),
+            &crate::ingest::IngestOptions::default(),
+        )
+        .expect("doc");
+        let hints = vec![
+            CastHint {
+                aliases: vec!["Emma".into()],
+                gender: Some('F'),
+            },
+            CastHint {
+                aliases: vec!["Mr. Elton".into()],
+                gender: Some('M'),
+            },
+        ];
+        let s = super::super::extract(
+            &[d],
+            &super::super::ExtractOptions {
+                known_cast: hints,
+                layout: Some(super::super::Layout::Novel),
+            },
+        );
+        let got: Vec<Option<&str>> = s.utterances.iter().map(|u| u.speaker.as_deref()).collect();
+        assert_eq!(got, vec![Some("Emma"), Some("Mr. Elton")]);
+    }
+}
