@@ -145,7 +145,7 @@ fn en_candidates(line: &str) -> Vec<String> {
             && w.chars().next().is_some_and(char::is_uppercase)
             && w.chars().skip(1).all(|c| c.is_lowercase());
         let vocative = raw.ends_with([',', '!', '?']);
-        if capital && (!sentence_start || vocative) && !super::novel::lexicon::EN_STOP.contains(&w) {
+        if capital && (!sentence_start || vocative) && !super::novel::lexicon::is_stop_word(w) {
             if matches!(
                 prev,
                 "Mr" | "Mrs" | "Miss" | "Dr" | "Father" | "Aunt" | "Uncle" | "Mister"
@@ -193,9 +193,11 @@ fn occurrences<'w>(text: &str, wanted: &std::collections::HashSet<&'w str>) -> V
             .split_whitespace()
             .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
             .collect();
+        // Two-word forms ("Mrs Doyle") are tried only after a word that starts one.
+        let firsts: std::collections::HashSet<&str> = wanted.iter().filter_map(|x| x.split_once(' ').map(|p| p.0)).collect();
         for (i, w) in words.iter().enumerate() {
             push(w);
-            if i + 1 < words.len() {
+            if i + 1 < words.len() && firsts.contains(w) {
                 push(&format!("{w} {}", words[i + 1]));
             }
         }

@@ -384,6 +384,26 @@ fn cjk_spaces(s: &str) -> String {
     out
 }
 
+/// `items.iter().map(f)` split over the machine's cores for long inputs.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads < 2 || items.len() < 4096 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| {
+                let f = &f;
+                scope.spawn(move || c.iter().map(f).collect::<Vec<R>>())
+            })
+            .collect();
+        // A panic in a worker is a bug; propagate it like the serial code would.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
+}
+
 /// Byte offset of `sub` (a subslice of `whole`) within `whole`.
 pub(crate) fn offset_in(whole: &str, sub: &str) -> usize {
     (sub.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)

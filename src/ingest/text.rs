@@ -100,6 +100,9 @@ pub fn is_han(c: char) -> bool {
 
 /// Display width: CJK and full-width forms count double.
 pub fn width(s: &str) -> usize {
+    if s.is_ascii() {
+        return s.len();
+    }
     s.chars().map(|c| if is_cjk(c) { 2 } else { 1 }).sum()
 }
 

@@ -1,5 +1,8 @@
 //! Word lists and small predicates for English and Chinese speech.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 pub(crate) const EN_VERBS: &[&str] = &[
     "said",
     "says",
@@ -434,23 +437,62 @@ pub(crate) fn zh_pronoun(s: &str) -> Option<Gender> {
     }
 }
 
-pub(crate) fn has_en_verb(w: &str) -> bool {
-    let w = w.to_ascii_lowercase();
-    if EN_VERBS.contains(&w.as_str()) {
-        return true;
+/// Every form of a listed speech verb that counts: the verbs themselves and
+/// "saying", "whispering", "exclaim" (other forms of a listed verb).
+fn verb_forms() -> &'static HashSet<String> {
+    static SET: OnceLock<HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut set: HashSet<String> = EN_VERBS.iter().map(|v| v.to_string()).collect();
+        for v in EN_VERBS {
+            let mut stems: Vec<String> = Vec::new();
+            for suffix in ["ed", "d", "s", "ied"] {
+                if let Some(st) = v.strip_suffix(suffix) {
+                    stems.push(st.to_owned());
+                }
+            }
+            if let Some(st) = v.strip_suffix("ied") {
+                stems.push(format!("{st}y"));
+            }
+            for st in stems.into_iter().filter(|st| st.len() >= 3) {
+                set.insert(format!("{st}ing"));
+                if !st.ends_with("ing") {
+                    set.insert(st);
+                }
+            }
+        }
+        set
+    })
+}
+
+/// A set of words for fast membership tests.
+pub(crate) fn word_set(words: &'static [&'static str], cell: &'static OnceLock<HashSet<&'static str>>) -> &'static HashSet<&'static str> {
+    cell.get_or_init(|| words.iter().copied().collect())
+}
+
+pub(crate) fn is_stop_word(w: &str) -> bool {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    word_set(EN_STOP, &SET).contains(w)
+}
+
+pub(crate) fn is_preposition(w: &str) -> bool {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    let set = word_set(EN_PREPOSITIONS, &SET);
+    if w.bytes().any(|b| b.is_ascii_uppercase()) {
+        set.contains(w.to_ascii_lowercase().as_str())
+    } else {
+        set.contains(w)
     }
-    // "saying", "whispering", "exclaim": other forms of a listed verb.
-    let stem = w.strip_suffix("ing").unwrap_or(&w);
-    stem.len() >= 3
-        && [
-            format!("{stem}ed"),
-            format!("{stem}d"),
-            format!("{stem}s"),
-            format!("{stem}ied"),
-            format!("{}ied", stem.strip_suffix('y').unwrap_or("-")),
-        ]
-        .iter()
-        .any(|f| f != &w && EN_VERBS.contains(&f.as_str()))
+}
+
+pub(crate) fn has_en_verb(w: &str) -> bool {
+    if w.len() < 3 || w.len() > 16 {
+        return false;
+    }
+    if w.bytes().any(|b| b.is_ascii_uppercase()) {
+        verb_forms().contains(&w.to_ascii_lowercase())
+    } else {
+        verb_forms().contains(w)
+    }
 }
 
 /// A past-tense word that can carry speech right after a quote
@@ -461,5 +503,9 @@ pub(crate) fn is_past_verb(w: &str) -> bool {
 }
 
 pub(crate) fn zh_has_verb(clause: &str) -> bool {
-    ZH_VERBS.iter().any(|v| clause.contains(v))
+    static FIRST: OnceLock<HashSet<char>> = OnceLock::new();
+    let first = FIRST.get_or_init(|| ZH_VERBS.iter().filter_map(|v| v.chars().next()).collect());
+    clause
+        .char_indices()
+        .any(|(i, c)| first.contains(&c) && ZH_VERBS.iter().any(|v| clause[i..].starts_with(v)))
 }

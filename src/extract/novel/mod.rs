@@ -250,8 +250,23 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
             range: start..start + t.len(),
         });
     }
-    let mut names = build_names(text, zh, hints);
-    infer_genders(&mut names, &paras, text);
+    // Name-like spans of every English paragraph, found once (on all cores).
+    let en_spans: Vec<NameSpans> = if zh {
+        Vec::new()
+    } else {
+        super::par_map(&paras, |p| {
+            let t = &text[p.range.clone()];
+            (t, en_name_spans(t))
+        })
+    };
+    let mut names = build_names(text, zh, hints, &en_spans);
+    // Names mentioned in each paragraph, found once.
+    let para_mentions: Vec<Vec<(usize, String)>> = if zh {
+        super::par_map(&paras, |p| names.mentions(&text[p.range.clone()]))
+    } else {
+        super::par_map(&en_spans, |(_, spans)| names.mentions_in_spans(spans))
+    };
+    infer_genders(&mut names, &paras, text, &para_mentions);
 
     let mut quotes: Vec<Quote> = Vec::new();
     let mut open = false;
@@ -308,12 +323,10 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
             addressee = None;
         }
         // Mentions in narration since the last quote, for pronouns.
-        for p in &paras[last_para_seen.min(q.start_para)..q.start_para] {
-            let s = &text[p.range.clone()];
-            if !s.contains(style.0) {
-                for (_, n) in names.mentions(s) {
-                    last_mentions.push(n);
-                }
+        let from = last_para_seen.min(q.start_para);
+        for (p, ms) in paras[from..q.start_para].iter().zip(&para_mentions[from..q.start_para]) {
+            if !text[p.range.clone()].contains(style.0) {
+                last_mentions.extend(ms.iter().map(|m| m.1.clone()));
             }
         }
         if last_mentions.len() > 32 {
@@ -512,7 +525,7 @@ mod tests {
                 gender: Some(*g),
             })
             .collect();
-        build_names("", false, &hints)
+        build_names("", false, &hints, &[])
     }
 
     fn name(n: &str) -> Option<(Subject, bool)> {
@@ -572,7 +585,7 @@ mod tests {
                 gender: Some('M'),
             },
         ];
-        let n = build_names("", false, &hints);
+        let n = build_names("", false, &hints, &[]);
         assert_eq!(n.canonical("Bounderby"), Some("Josiah Bounderby"));
         assert_eq!(n.canonical("Mr. Bounderby's"), Some("Josiah Bounderby"));
     }

@@ -31,6 +31,11 @@ impl Names {
         self.canonical(t)
     }
 
+    /// Known names among name-like spans found earlier (English).
+    pub(crate) fn mentions_in_spans(&self, spans: &[(usize, &str)]) -> Vec<(usize, String)> {
+        spans.iter().filter_map(|&(pos, n)| self.canonical(n).map(|c| (pos, c.to_owned()))).collect()
+    }
+
     /// Names mentioned in `s` with their byte offsets.
     pub(crate) fn mentions(&self, s: &str) -> Vec<(usize, String)> {
         let mut out = Vec::new();
@@ -66,7 +71,8 @@ impl Names {
 }
 
 pub(crate) fn is_title(w: &str) -> bool {
-    EN_TITLES.contains(&w)
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    w.as_bytes().first().is_some_and(u8::is_ascii_uppercase) && word_set(EN_TITLES, &SET).contains(w)
 }
 
 pub(crate) fn is_cap_word(w: &str) -> bool {
@@ -77,72 +83,125 @@ pub(crate) fn is_cap_word(w: &str) -> bool {
 /// Words of `s` with byte offsets; words keep inner apostrophes, hyphens and
 /// the period of a title.
 pub(crate) fn words(s: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in s.char_indices() {
-        let inword = c.is_alphanumeric() || c == '\'' || c == '’' || c == '-';
-        match (inword, start) {
-            (true, None) => start = Some(i),
-            (false, Some(st)) => {
-                let w = &s[st..i];
-                let w = if c == '.' && is_title(&s[st..i + 1]) {
-                    &s[st..i + 1]
-                } else {
-                    w
-                };
-                out.push((st, w.trim_end_matches(['\'', '’', '-'])));
-                start = None;
+    Words::new(s).collect()
+}
+
+/// The words of a string, lazily (see [`words`]).
+pub(crate) struct Words<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Words<'a> {
+    pub(crate) fn new(s: &'a str) -> Self {
+        Words { s, pos: 0 }
+    }
+}
+
+fn in_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '\'' || c == '’' || c == '-'
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.s;
+        let bytes = s.as_bytes();
+        // Skip to the next word start.
+        let mut i = self.pos;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                if b.is_ascii_alphanumeric() || b == b'\'' || b == b'-' {
+                    break;
+                }
+                i += 1;
+            } else {
+                let c = s[i..].chars().next()?;
+                if in_word(c) {
+                    break;
+                }
+                i += c.len_utf8();
             }
-            _ => {}
         }
+        if i >= bytes.len() {
+            self.pos = i;
+            return None;
+        }
+        let st = i;
+        let mut stop: Option<char> = None;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                if !(b.is_ascii_alphanumeric() || b == b'\'' || b == b'-') {
+                    stop = Some(b as char);
+                    break;
+                }
+                i += 1;
+            } else {
+                let c = s[i..].chars().next()?;
+                if !in_word(c) {
+                    stop = Some(c);
+                    break;
+                }
+                i += c.len_utf8();
+            }
+        }
+        // Skip the stop character too, as the eager version did.
+        self.pos = i + stop.map_or(0, char::len_utf8);
+        let w = if stop == Some('.') && is_title(&s[st..i + 1]) { &s[st..i + 1] } else { &s[st..i] };
+        Some((st, w.trim_end_matches(['\'', '’', '-'])))
     }
-    if let Some(st) = start {
-        out.push((st, s[st..].trim_end_matches(['\'', '’', '-'])));
-    }
-    out
 }
 
 /// Capitalised name-like spans: `Mr. Knightley`, `Emma Woodhouse`, `the Hatter`.
 pub(crate) fn en_name_spans(s: &str) -> Vec<(usize, &str)> {
-    let ws = words(s);
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < ws.len() {
-        let (pos, w) = ws[i];
-        let starts = is_title(w) || (is_cap_word(w) && !EN_STOP.contains(&w));
+    // Most words are lower-case and can neither start a name nor be "the"
+    // before one: walk the words lazily instead of collecting them.
+    let mut it = Words::new(s).peekable();
+    let mut prev: Option<(usize, &str)> = None;
+    while let Some((pos, w)) = it.next() {
+        let starts = is_title(w) || (is_cap_word(w) && !is_stop_word(w));
         if !starts {
-            i += 1;
+            prev = Some((pos, w));
             continue;
         }
-        let mut j = i + 1;
-        while j < ws.len() && j - i < 4 {
-            let (p, w2) = ws[j];
-            let gap = &s[ws[j - 1].0 + ws[j - 1].1.len()..p];
-            if gap.trim().is_empty() && is_cap_word(w2) && !EN_STOP.contains(&w2) {
-                j += 1;
-            } else {
-                break;
+        let mut last = (pos, w);
+        let mut n = 1;
+        while n < 4 {
+            match it.peek() {
+                Some(&(p, w2)) if s[last.0 + last.1.len()..p].trim().is_empty() && is_cap_word(w2) && !is_stop_word(w2) => {
+                    last = (p, w2);
+                    n += 1;
+                    it.next();
+                }
+                _ => break,
             }
         }
-        if is_title(w) && j == i + 1 && !(i > 0 && ws[i - 1].1.eq_ignore_ascii_case("the")) {
-            i += 1;
+        let the_before = prev.is_some_and(|(_, pw)| pw.eq_ignore_ascii_case("the"));
+        if is_title(w) && n == 1 && !the_before {
+            prev = Some((pos, w));
             continue;
         }
-        let end = ws[j - 1].0 + ws[j - 1].1.len();
+        let end = last.0 + last.1.len();
         // Include a preceding "the" for titles used as names (the Hatter).
-        let start = if i > 0 && ws[i - 1].1.eq_ignore_ascii_case("the") && j == i + 1 {
-            ws[i - 1].0
-        } else {
-            pos
+        let start = match prev {
+            Some((pp, _)) if the_before && n == 1 => pp,
+            _ => pos,
         };
         out.push((start, &s[start..end]));
-        i = j;
+        prev = Some(last);
     }
     out
 }
 
+/// A paragraph and its name-like spans (English), computed once per document.
+pub(crate) type NameSpans<'a> = (&'a str, Vec<(usize, &'a str)>);
+
 /// Discover names when the cast is not given.
-pub(crate) fn discover_names(text: &str, zh: bool) -> HashMap<String, usize> {
+pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> HashMap<String, usize> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     if zh {
         // Two or three characters at the start of a clause, before a speech verb.
@@ -168,9 +227,9 @@ pub(crate) fn discover_names(text: &str, zh: bool) -> HashMap<String, usize> {
         });
     } else {
         let mut strong: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for line in text.lines() {
+        for (line, spans) in en_spans {
             let mut sentence_start = true;
-            for (pos, name) in en_name_spans(line) {
+            for &(pos, name) in spans {
                 let before = line[..pos].trim_end();
                 let initial = before.is_empty() || before.ends_with(['.', '!', '?', '"', '“', '”', ':']);
                 if !(initial && sentence_start && !name.contains(' ')) {
@@ -197,7 +256,7 @@ pub(crate) fn discover_names(text: &str, zh: bool) -> HashMap<String, usize> {
     counts
 }
 
-pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint]) -> Names {
+pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[NameSpans]) -> Names {
     let mut alias = HashMap::new();
     let mut gender = HashMap::new();
     for h in hints {
@@ -247,7 +306,7 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint]) -> Names {
         }
     }
     if hints.is_empty() {
-        for (n, _) in discover_names(text, zh) {
+        for (n, _) in discover_names(text, zh, en_spans) {
             alias.insert(n.clone(), n);
         }
         if !zh {
@@ -291,13 +350,13 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint]) -> Names {
 }
 
 /// Guess genders from the pronoun that follows a name in narration.
-pub(crate) fn infer_genders(names: &mut Names, paras: &[Para], text: &str) {
+pub(crate) fn infer_genders(names: &mut Names, paras: &[Para], text: &str, mentions: &[Vec<(usize, String)>]) {
     let mut votes: HashMap<String, (u32, u32)> = HashMap::new();
-    for p in paras {
+    for (p, ms) in paras.iter().zip(mentions) {
         let s = &text[p.range.clone()];
-        for (pos, n) in names.mentions(s) {
-            let tail = crate::ingest::text::prefix(&s[pos..], 120);
-            let v = votes.entry(n).or_default();
+        for (pos, n) in ms {
+            let tail = crate::ingest::text::prefix(&s[*pos..], 120);
+            let v = votes.entry(n.clone()).or_default();
             if names.zh {
                 let m = tail.find('他');
                 let f = tail.find('她');

@@ -105,7 +105,7 @@ pub(crate) fn en_subject(names: &Names, clause: &str, after: bool) -> Option<(Su
         while k < v {
             match name_at(k) {
                 Some((s, last)) => {
-                    let object = k > 0 && EN_PREPOSITIONS.contains(&ws[k - 1].1.to_ascii_lowercase().as_str());
+                    let object = k > 0 && is_preposition(ws[k - 1].1);
                     if !object && last < v {
                         best = Some(s);
                     }
