@@ -194,7 +194,8 @@ fn occurrences<'w>(text: &str, wanted: &std::collections::HashSet<&'w str>) -> V
             .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
             .collect();
         // Two-word forms ("Mrs Doyle") are tried only after a word that starts one.
-        let firsts: std::collections::HashSet<&str> = wanted.iter().filter_map(|x| x.split_once(' ').map(|p| p.0)).collect();
+        let firsts: std::collections::HashSet<&str> =
+            wanted.iter().filter_map(|x| x.split_once(' ').map(|p| p.0)).collect();
         for (i, w) in words.iter().enumerate() {
             push(w);
             if i + 1 < words.len() && firsts.contains(w) {

@@ -406,11 +406,12 @@ pub(crate) const EN_STOP: &[&str] = &[
 pub(crate) const ZH_STOP_3RD: &str = "不说道问也就又都在把对和笑便却还才一了的是有这那忙连只向看听低大小着地得回答喊叫嚷骂叹吼想走站坐拉接望瞧转抬点摇冷";
 
 /// Characters that do not begin a name, and words that look like names but are not.
-pub(crate) const ZH_NOT_FIRST: &str = "他她我你您这那有一又便也没不谁说听笑只因如此就还却可但而且并把被让叫给在从向对和与同跟等些个里上下中来去到着了过得地的人都自大众已正忽又再才将要会能想看回答问喊叫道刚便其些所当于是该既若虽";
+pub(crate) const ZH_NOT_FIRST: &str = "两至待然什似后因所虽现终仿突即原怎甚况或倘假除连他她我你您这那有一又便也没不谁说听笑只因如此就还却可但而且并把被让叫给在从向对和与同跟等些个里上下中来去到着了过得地的人都自大众已正忽又再才将要会能想看回答问喊叫道刚便其些所当于是该既若虽";
 pub(crate) const ZH_NOT_SECOND: &str = "着了过都也又便就却只是的地得不没在把被向对说道问笑";
 pub(crate) const ZH_NOT_NAMES: &[&str] = &[
     "众人", "大家", "自己", "孩子", "母亲", "父亲", "老人", "女人", "男人", "先生", "太太", "姑娘", "丫头", "小姐",
-    "媳妇", "老爷", "奶奶",
+    "媳妇", "老爷", "奶奶", "心里", "照例", "仍然", "嘴里", "眼里", "脸上", "手里", "单知", "知道", "觉得", "看见",
+    "听得", "听见",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -465,7 +466,10 @@ fn verb_forms() -> &'static HashSet<String> {
 }
 
 /// A set of words for fast membership tests.
-pub(crate) fn word_set(words: &'static [&'static str], cell: &'static OnceLock<HashSet<&'static str>>) -> &'static HashSet<&'static str> {
+pub(crate) fn word_set(
+    words: &'static [&'static str],
+    cell: &'static OnceLock<HashSet<&'static str>>,
+) -> &'static HashSet<&'static str> {
     cell.get_or_init(|| words.iter().copied().collect())
 }
 

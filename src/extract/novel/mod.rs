@@ -7,7 +7,7 @@
 
 use super::cast::CastHint;
 use super::{script::is_heading, Attribution, Collector, UtteranceKind};
-use crate::ingest::text::is_cjk;
+use crate::ingest::text::{is_cjk, is_han};
 use std::collections::HashMap;
 use std::ops::Range;
 

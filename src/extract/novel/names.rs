@@ -33,7 +33,10 @@ impl Names {
 
     /// Known names among name-like spans found earlier (English).
     pub(crate) fn mentions_in_spans(&self, spans: &[(usize, &str)]) -> Vec<(usize, String)> {
-        spans.iter().filter_map(|&(pos, n)| self.canonical(n).map(|c| (pos, c.to_owned()))).collect()
+        spans
+            .iter()
+            .filter_map(|&(pos, n)| self.canonical(n).map(|c| (pos, c.to_owned())))
+            .collect()
     }
 
     /// Names mentioned in `s` with their byte offsets.
@@ -150,7 +153,11 @@ impl<'a> Iterator for Words<'a> {
         }
         // Skip the stop character too, as the eager version did.
         self.pos = i + stop.map_or(0, char::len_utf8);
-        let w = if stop == Some('.') && is_title(&s[st..i + 1]) { &s[st..i + 1] } else { &s[st..i] };
+        let w = if stop == Some('.') && is_title(&s[st..i + 1]) {
+            &s[st..i + 1]
+        } else {
+            &s[st..i]
+        };
         Some((st, w.trim_end_matches(['\'', '’', '-'])))
     }
 }
@@ -172,7 +179,9 @@ pub(crate) fn en_name_spans(s: &str) -> Vec<(usize, &str)> {
         let mut n = 1;
         while n < 4 {
             match it.peek() {
-                Some(&(p, w2)) if s[last.0 + last.1.len()..p].trim().is_empty() && is_cap_word(w2) && !is_stop_word(w2) => {
+                Some(&(p, w2))
+                    if s[last.0 + last.1.len()..p].trim().is_empty() && is_cap_word(w2) && !is_stop_word(w2) =>
+                {
                     last = (p, w2);
                     n += 1;
                     it.next();
@@ -204,6 +213,7 @@ pub(crate) type NameSpans<'a> = (&'a str, Vec<(usize, &'a str)>);
 pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> HashMap<String, usize> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     if zh {
+        let mut subjects: HashMap<String, usize> = HashMap::new();
         // Two or three characters at the start of a clause, before a speech verb.
         for clause in text.split(['。', '！', '？', '，', '；', '\n', '”', '“', '：']) {
             let cs: Vec<char> = clause.trim_start_matches(['\u{3000}', ' ']).chars().take(8).collect();
@@ -218,6 +228,18 @@ pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> Ha
             }
             if cs.len() > 3 && is_cjk(cs[2]) && !ZH_STOP_3RD.contains(cs[2]) && verb_at(&rest3) {
                 *counts.entry(cs[..3].iter().collect()).or_default() += 1;
+            }
+            // The subject of a clause, speaking or not ("少平对着镜子…").
+            if cs[..2].iter().all(|&c| is_han(c)) {
+                *subjects.entry(cs[..2].iter().collect()).or_default() += 1;
+            }
+        }
+        // A pair of characters that keeps opening clauses is a name too;
+        // short texts (a scene, a chapter) need less evidence.
+        let need = if text.len() < 20_000 { 2 } else { 6 };
+        for (n, c) in subjects {
+            if c >= need && (counts.contains_key(&n) || text.len() < 20_000) {
+                *counts.entry(n).or_default() += c;
             }
         }
         counts.retain(|n, c| {
