@@ -16,6 +16,15 @@ fn zhenhuan() -> Script {
     extract(&docs, &ExtractOptions::default())
 }
 
+/// Options for `character` with a validation share, the rest default.
+fn opts(character: &str, validation_ratio: f64) -> DatasetOptions {
+    DatasetOptions {
+        character: character.into(),
+        validation_ratio,
+        ..Default::default()
+    }
+}
+
 fn script(text: &str) -> Script {
     let d = import_bytes(Path::new("s.txt"), text.as_bytes(), &IngestOptions::default()).unwrap();
     extract(&[d], &ExtractOptions::default())
@@ -90,12 +99,8 @@ const SMALL: &str = "第1幕\nA：你好。\nB：你好啊。\nA：吃了吗？\
 #[test]
 fn filters_and_context() {
     let s = script(SMALL);
-    let opts = DatasetOptions {
-        character: "B".into(),
-        validation_ratio: 0.0,
-        ..Default::default()
-    };
-    let d = dataset::build(&s, &opts).unwrap();
+    let b = opts("B", 0.0);
+    let d = dataset::build(&s, &b).unwrap();
     let r = &d.report;
     // Scene 2 repeats scene 1's first exchange; scene 3 opens with B (no context).
     assert_eq!(r.dropped_exact_duplicates, 1, "{r:?}");
@@ -113,7 +118,7 @@ fn filters_and_context() {
         &s,
         &DatasetOptions {
             context_lines: 2,
-            ..opts.clone()
+            ..b.clone()
         },
     )
     .unwrap();
@@ -124,15 +129,7 @@ fn filters_and_context() {
     );
     // Near duplicates: same words, other punctuation.
     let s = script("第1幕\nA：你好！\nB：你好啊！\n第2幕\nA：你好。\nB：你好啊。\n");
-    let d = dataset::build(
-        &s,
-        &DatasetOptions {
-            character: "B".into(),
-            validation_ratio: 0.0,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let d = dataset::build(&s, &opts("B", 0.0)).unwrap();
     assert_eq!(d.report.dropped_near_duplicates, 1);
     // An unknown character is a clear error naming the real speakers.
     let e = dataset::build(
@@ -152,15 +149,7 @@ fn filters_and_context() {
 #[test]
 fn sharegpt_conversations_follow_scenes() {
     let s = script(SMALL);
-    let d = dataset::build(
-        &s,
-        &DatasetOptions {
-            character: "B".into(),
-            validation_ratio: 0.0,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let d = dataset::build(&s, &opts("B", 0.0)).unwrap();
     let c = &d.conversations[0];
     let roles: Vec<&str> = c.conversations.iter().map(|m| m.from.as_str()).collect();
     assert_eq!(roles, vec!["human", "gpt", "human", "gpt"]);
@@ -207,15 +196,7 @@ fn mixing_adds_the_general_set_at_the_ratio() {
 #[test]
 fn export_and_import_round_trip() {
     let s = script(SMALL);
-    let d = dataset::build(
-        &s,
-        &DatasetOptions {
-            character: "B".into(),
-            validation_ratio: 0.3,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let d = dataset::build(&s, &opts("B", 0.3)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (format, jsonl) in [
         (Format::Alpaca, false),

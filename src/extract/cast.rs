@@ -166,7 +166,11 @@ fn en_candidates(line: &str) -> Vec<String> {
 
 /// The members of `wanted` that occur in `text`, each once. Candidates are
 /// two or three Han characters, or one or two words, so only those are tried.
-fn occurrences<'w>(text: &str, wanted: &std::collections::HashSet<&'w str>) -> Vec<&'w str> {
+fn occurrences<'w>(
+    text: &str,
+    wanted: &std::collections::HashSet<&'w str>,
+    firsts: &std::collections::HashSet<&str>,
+) -> Vec<&'w str> {
     let mut out: Vec<&'w str> = Vec::new();
     let mut push = |piece: &str| {
         if let Some(&w) = wanted.get(piece) {
@@ -194,8 +198,6 @@ fn occurrences<'w>(text: &str, wanted: &std::collections::HashSet<&'w str>) -> V
             .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
             .collect();
         // Two-word forms ("Mrs Doyle") are tried only after a word that starts one.
-        let firsts: std::collections::HashSet<&str> =
-            wanted.iter().filter_map(|x| x.split_once(' ').map(|p| p.0)).collect();
         for (i, w) in words.iter().enumerate() {
             push(w);
             if i + 1 < words.len() && firsts.contains(w) {
@@ -204,6 +206,17 @@ fn occurrences<'w>(text: &str, wanted: &std::collections::HashSet<&'w str>) -> V
         }
     }
     out
+}
+
+/// Lines that someone else answers in the same scene, with who answers.
+fn answered(utterances: &[Utterance]) -> impl Iterator<Item = (&Utterance, &str)> {
+    utterances.windows(2).filter_map(|w| {
+        let (prev, cur) = (&w[0], &w[1]);
+        match (&prev.speaker, &cur.speaker) {
+            (Some(ps), Some(cs)) if ps != cs && prev.scene == cur.scene => Some((prev, cs.as_str())),
+            _ => None,
+        }
+    })
 }
 
 /// Count speakers and suggest aliases.
@@ -267,15 +280,8 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
     let mut said_to: HashMap<(usize, String), usize> = HashMap::new();
     let mut everywhere: HashMap<String, usize> = HashMap::new();
     let mut forms_cache: HashMap<usize, Vec<String>> = HashMap::new();
-    for w in utterances.windows(2) {
-        let (prev, cur) = (&w[0], &w[1]);
-        let (Some(ps), Some(cs)) = (&prev.speaker, &cur.speaker) else {
-            continue;
-        };
-        if ps == cs || prev.scene != cur.scene {
-            continue;
-        }
-        let Some(&ci) = by_name.get(cs.as_str()) else { continue };
+    for (prev, cs) in answered(utterances) {
+        let Some(&ci) = by_name.get(cs) else { continue };
         let cands = if prev.text.chars().any(is_cjk) {
             let forms = forms_cache.entry(ci).or_insert_with(|| zh_name_forms(cs));
             zh_candidates(&prev.text, forms)
@@ -294,19 +300,14 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
     let wanted: std::collections::HashSet<&str> = said_to.keys().map(|(_, a)| a.as_str()).collect();
     let mut answered_total = 0usize;
     let mut answers_by: HashMap<usize, usize> = HashMap::new();
-    for w in utterances.windows(2) {
-        let (prev, cur) = (&w[0], &w[1]);
-        let (Some(ps), Some(cs)) = (&prev.speaker, &cur.speaker) else {
-            continue;
-        };
-        if ps == cs || prev.scene != cur.scene {
-            continue;
-        }
+    let firsts: std::collections::HashSet<&str> =
+        wanted.iter().filter_map(|x| x.split_once(' ').map(|p| p.0)).collect();
+    for (prev, cs) in answered(utterances) {
         answered_total += 1;
-        if let Some(&ci) = by_name.get(cs.as_str()) {
+        if let Some(&ci) = by_name.get(cs) {
             *answers_by.entry(ci).or_default() += 1;
         }
-        for a in occurrences(&prev.text, &wanted) {
+        for a in occurrences(&prev.text, &wanted, &firsts) {
             *everywhere.entry(a.to_owned()).or_default() += 1;
         }
     }
