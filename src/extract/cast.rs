@@ -164,12 +164,20 @@ fn en_candidates(line: &str) -> Vec<String> {
     out
 }
 
+/// What candidate aliases look like, to skip most positions cheaply.
+struct Shapes<'w> {
+    /// First words of two-word candidates ("Mrs" of "Mrs Doyle").
+    firsts: std::collections::HashSet<&'w str>,
+    /// Last characters of the candidates.
+    lasts: std::collections::HashSet<char>,
+}
+
 /// The members of `wanted` that occur in `text`, each once. Candidates are
 /// two or three Han characters, or one or two words, so only those are tried.
 fn occurrences<'w>(
     text: &str,
     wanted: &std::collections::HashSet<&'w str>,
-    firsts: &std::collections::HashSet<&str>,
+    shapes: &Shapes,
 ) -> Vec<&'w str> {
     let mut out: Vec<&'w str> = Vec::new();
     let mut push = |piece: &str| {
@@ -180,15 +188,17 @@ fn occurrences<'w>(
         }
     };
     if text.chars().any(is_cjk) {
-        let idx: Vec<usize> = text
-            .char_indices()
-            .map(|(i, _)| i)
-            .chain(std::iter::once(text.len()))
-            .collect();
-        for i in 0..idx.len() {
+        // Only windows that end in the last character of some candidate.
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        for end in 0..chars.len() {
+            let (at, c) = chars[end];
+            if !shapes.lasts.contains(&c) {
+                continue;
+            }
+            let end_byte = at + c.len_utf8();
             for len in 2..=3 {
-                if i + len < idx.len() {
-                    push(&text[idx[i]..idx[i + len]]);
+                if end + 1 >= len {
+                    push(&text[chars[end + 1 - len].0..end_byte]);
                 }
             }
         }
@@ -200,7 +210,7 @@ fn occurrences<'w>(
         // Two-word forms ("Mrs Doyle") are tried only after a word that starts one.
         for (i, w) in words.iter().enumerate() {
             push(w);
-            if i + 1 < words.len() && firsts.contains(w) {
+            if i + 1 < words.len() && shapes.firsts.contains(w) {
                 push(&format!("{w} {}", words[i + 1]));
             }
         }
@@ -300,14 +310,16 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
     let wanted: std::collections::HashSet<&str> = said_to.keys().map(|(_, a)| a.as_str()).collect();
     let mut answered_total = 0usize;
     let mut answers_by: HashMap<usize, usize> = HashMap::new();
-    let firsts: std::collections::HashSet<&str> =
-        wanted.iter().filter_map(|x| x.split_once(' ').map(|p| p.0)).collect();
+    let shapes = Shapes {
+        firsts: wanted.iter().filter_map(|x| x.split_once(' ').map(|p| p.0)).collect(),
+        lasts: wanted.iter().filter_map(|x| x.chars().next_back()).collect(),
+    };
     for (prev, cs) in answered(utterances) {
         answered_total += 1;
         if let Some(&ci) = by_name.get(cs) {
             *answers_by.entry(ci).or_default() += 1;
         }
-        for a in occurrences(&prev.text, &wanted, &firsts) {
+        for a in occurrences(&prev.text, &wanted, &shapes) {
             *everywhere.entry(a.to_owned()).or_default() += 1;
         }
     }

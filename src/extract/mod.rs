@@ -311,77 +311,64 @@ pub fn extract(docs: &[Document], opts: &ExtractOptions) -> Script {
 }
 
 /// Remove bracketed stage directions from a line; returns the clean text and the directions.
+///
+/// In one pass: runs of spaces collapse to one, empty lines go, line breaks
+/// stay (verse), and no space is left next to a CJK character.
 pub fn strip_directions(s: &str) -> (String, Vec<String>) {
-    // Fast path: nothing bracketed and no runs of spaces to collapse.
-    if !s.contains(['（', '(', '[', '【', '\n', '\t', '\u{3000}', '\u{a0}']) && !s.contains("  ") {
-        let t = s.trim();
-        let t = if t.contains(' ') && t.chars().any(crate::ingest::text::is_cjk) {
-            cjk_spaces(t)
-        } else {
-            t.to_owned()
-        };
-        return (t, Vec::new());
-    }
+    use crate::ingest::text::is_cjk;
     let mut out = String::with_capacity(s.len());
     let mut dirs = Vec::new();
+    let mut pending_space = false;
     let mut rest = s;
-    while let Some(i) = rest.find(['（', '(', '[', '【']) {
-        let open = rest[i..].chars().next().unwrap_or('(');
-        let close = match open {
-            '（' => '）',
-            '(' => ')',
-            '【' => '】',
-            _ => ']',
-        };
-        let after = &rest[i + open.len_utf8()..];
-        // Accept either width of closing bracket for the round ones.
-        let j = match open {
-            '（' | '(' => after.find(['）', ')']),
-            _ => after.find(close),
-        };
-        match j {
-            Some(j) => {
-                out.push_str(&rest[..i]);
-                let d = after[..j].trim();
-                if !d.is_empty() {
-                    dirs.push(d.to_owned());
+    while let Some(c) = rest.chars().next() {
+        let after = &rest[c.len_utf8()..];
+        match c {
+            '（' | '(' | '[' | '【' => {
+                // Accept either width of closing bracket for the round ones.
+                let close = match c {
+                    '（' | '(' => after.find(['）', ')']),
+                    '【' => after.find('】'),
+                    _ => after.find(']'),
+                };
+                if let Some(j) = close {
+                    let d = after[..j].trim();
+                    if !d.is_empty() {
+                        dirs.push(d.to_owned());
+                    }
+                    let cl = after[j..].chars().next().map_or(1, char::len_utf8);
+                    rest = &after[j + cl..];
+                    // A removed direction separates like a space.
+                    pending_space = true;
+                    continue;
                 }
-                let cl = after[j..].chars().next().map_or(1, char::len_utf8);
-                rest = &after[j + cl..];
+                push_char(&mut out, &mut pending_space, c);
             }
-            None => break,
+            '\n' => {
+                let trimmed = out.trim_end_matches(|ch: char| ch.is_whitespace() && ch != '\n').len();
+                out.truncate(trimmed);
+                if !out.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                pending_space = false;
+            }
+            c if c.is_whitespace() => pending_space = !out.is_empty() && !out.ends_with('\n'),
+            c => push_char(&mut out, &mut pending_space, c),
         }
+        rest = after;
     }
-    out.push_str(rest);
-    // Collapse spaces within lines; keep line breaks (verse).
-    let t = out
-        .split('\n')
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
-    // Joining on spaces must not insert gaps between CJK characters.
-    let t = if t.chars().any(crate::ingest::text::is_cjk) {
-        cjk_spaces(&t)
-    } else {
-        t
-    };
-    (t, dirs)
-}
+    let end = out.trim_end().len();
+    out.truncate(end);
+    return (out, dirs);
 
-fn cjk_spaces(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    for (i, &c) in chars.iter().enumerate() {
-        if c == ' ' && i > 0 && i + 1 < chars.len() {
-            let (a, b) = (chars[i - 1], chars[i + 1]);
-            if crate::ingest::text::is_cjk(a) || crate::ingest::text::is_cjk(b) {
-                continue;
+    fn push_char(out: &mut String, pending_space: &mut bool, c: char) {
+        if std::mem::take(pending_space) && !out.is_empty() && !out.ends_with('\n') {
+            let prev_cjk = out.chars().next_back().is_some_and(is_cjk);
+            if !prev_cjk && !is_cjk(c) {
+                out.push(' ');
             }
         }
         out.push(c);
     }
-    out
 }
 
 /// `items.iter().map(f)` split over the machine's cores for long inputs.
