@@ -290,19 +290,26 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
     let mut said_to: HashMap<(usize, String), usize> = HashMap::new();
     let mut everywhere: HashMap<String, usize> = HashMap::new();
     let mut forms_cache: HashMap<usize, Vec<String>> = HashMap::new();
-    for (prev, cs) in answered(utterances) {
-        let Some(&ci) = by_name.get(cs) else { continue };
-        let cands = if prev.text.chars().any(is_cjk) {
-            let forms = forms_cache.entry(ci).or_insert_with(|| zh_name_forms(cs));
-            zh_candidates(&prev.text, forms)
+    let pairs: Vec<(&Utterance, usize)> = answered(utterances)
+        .filter_map(|(prev, cs)| by_name.get(cs).map(|&ci| (prev, ci)))
+        .collect();
+    for &(_, ci) in &pairs {
+        forms_cache.entry(ci).or_insert_with(|| zh_name_forms(&members[ci].name));
+    }
+    // Candidate forms of address in each answered line, on all cores.
+    let per_pair: Vec<Vec<String>> = super::par_map(&pairs, |&(prev, ci)| {
+        let mut cands = if prev.text.chars().any(is_cjk) {
+            zh_candidates(&prev.text, forms_cache.get(&ci).map_or(&[][..], Vec::as_slice))
         } else {
             en_candidates(&prev.text)
         };
-        let mut seen = std::collections::HashSet::new();
+        cands.sort_unstable();
+        cands.dedup();
+        cands
+    });
+    for (&(_, ci), cands) in pairs.iter().zip(per_pair) {
         for c in cands {
-            if seen.insert(c.clone()) {
-                *said_to.entry((ci, c)).or_default() += 1;
-            }
+            *said_to.entry((ci, c)).or_default() += 1;
         }
     }
     said_to.retain(|_, n| *n >= 2);
@@ -314,12 +321,14 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
         firsts: wanted.iter().filter_map(|x| x.split_once(' ').map(|p| p.0)).collect(),
         lasts: wanted.iter().filter_map(|x| x.chars().next_back()).collect(),
     };
-    for (prev, cs) in answered(utterances) {
+    let all: Vec<(&Utterance, &str)> = answered(utterances).collect();
+    let found = super::par_map(&all, |(prev, _)| occurrences(&prev.text, &wanted, &shapes));
+    for ((_, cs), found) in all.iter().zip(found) {
         answered_total += 1;
         if let Some(&ci) = by_name.get(cs) {
             *answers_by.entry(ci).or_default() += 1;
         }
-        for a in occurrences(&prev.text, &wanted, &shapes) {
+        for a in found {
             *everywhere.entry(a.to_owned()).or_default() += 1;
         }
     }

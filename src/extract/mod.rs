@@ -191,9 +191,11 @@ impl<'d> Collector<'d> {
     }
 
     fn finish(mut self) -> (Vec<Scene>, Vec<Utterance>) {
-        for u in &mut self.utterances {
-            u.start = self.doc.original_offset(u.range.start);
-            u.end = self.doc.original_offset(u.range.end);
+        let doc = self.doc;
+        let offsets = par_map(&self.utterances, |u| (doc.original_offset(u.range.start), doc.original_offset(u.range.end)));
+        for (u, (start, end)) in self.utterances.iter_mut().zip(offsets) {
+            u.start = start;
+            u.end = end;
         }
         if self
             .scenes
