@@ -174,11 +174,7 @@ struct Shapes<'w> {
 
 /// The members of `wanted` that occur in `text`, each once. Candidates are
 /// two or three Han characters, or one or two words, so only those are tried.
-fn occurrences<'w>(
-    text: &str,
-    wanted: &std::collections::HashSet<&'w str>,
-    shapes: &Shapes,
-) -> Vec<&'w str> {
+fn occurrences<'w>(text: &str, wanted: &std::collections::HashSet<&'w str>, shapes: &Shapes) -> Vec<&'w str> {
     let mut out: Vec<&'w str> = Vec::new();
     let mut push = |piece: &str| {
         if let Some(&w) = wanted.get(piece) {
@@ -294,7 +290,9 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
         .filter_map(|(prev, cs)| by_name.get(cs).map(|&ci| (prev, ci)))
         .collect();
     for &(_, ci) in &pairs {
-        forms_cache.entry(ci).or_insert_with(|| zh_name_forms(&members[ci].name));
+        forms_cache
+            .entry(ci)
+            .or_insert_with(|| zh_name_forms(&members[ci].name));
     }
     // Candidate forms of address in each answered line, on all cores.
     let per_pair: Vec<Vec<String>> = super::par_map(&pairs, |&(prev, ci)| {
