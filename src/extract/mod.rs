@@ -192,7 +192,9 @@ impl<'d> Collector<'d> {
 
     fn finish(mut self) -> (Vec<Scene>, Vec<Utterance>) {
         let doc = self.doc;
-        let offsets = par_map(&self.utterances, |u| (doc.original_offset(u.range.start), doc.original_offset(u.range.end)));
+        let offsets = par_map(&self.utterances, |u| {
+            (doc.original_offset(u.range.start), doc.original_offset(u.range.end))
+        });
         for (u, (start, end)) in self.utterances.iter_mut().zip(offsets) {
             u.start = start;
             u.end = end;
