@@ -4,11 +4,12 @@
 #[path = "support/corpora.rs"]
 mod corpora;
 
-/// Floors a little under the figures measured when this test was written
+/// Floors at the targets of the issue (measured: PDNC explicit 95.2%, all
+/// 73.5%; WP 82.6%), so a change that drops below a target fails
 /// (see the README's "Quality" table); raise them when the rules improve.
-const PDNC_EXPLICIT_FLOOR: f64 = 0.93;
-const PDNC_ALL_FLOOR: f64 = 0.71;
-const WP_ALL_FLOOR: f64 = 0.74;
+const PDNC_EXPLICIT_FLOOR: f64 = 0.95;
+const PDNC_ALL_FLOOR: f64 = 0.72;
+const WP_ALL_FLOOR: f64 = 0.80;
 
 #[test]
 fn pdnc_with_the_cast_confirmed() {

@@ -2,7 +2,8 @@
 //!
 //! Rules, in order of trust: a speech verb next to a name ("said Emma",
 //! “……”晓霞说), a speech verb next to a pronoun resolved to a recent name of
-//! that gender, a name acting in the quote's paragraph, the person addressed in
+//! that gender (in Chinese, the latest one opening a clause; never the one
+//! spoken to: `他对少安说`), a name acting in the quote's paragraph, the person addressed in
 //! the previous quote, and turn-taking in a two-person exchange.
 
 use super::cast::CastHint;
@@ -96,6 +97,9 @@ fn quote_style(text: &str) -> (char, char) {
         ('“', '”')
     }
 }
+
+/// Who speaks, with the narration clause that says so.
+type Clause = (Subject, String);
 
 /// An attributed quote before it is handed to the collector.
 struct Pending {
@@ -267,6 +271,12 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
         super::par_map(&en_spans, |(_, spans)| names.mentions_in_spans(spans))
     };
     infer_genders(&mut names, &paras, text, &para_mentions);
+    // Chinese: names that open a clause, the subjects pronouns refer back to.
+    let para_subjects: Vec<Vec<String>> = if zh {
+        super::par_map(&paras, |p| zh_clause_subjects(&names, &text[p.range.clone()]))
+    } else {
+        Vec::new()
+    };
 
     let mut quotes: Vec<Quote> = Vec::new();
     let mut open = false;
@@ -300,6 +310,7 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
     // Conversation state: recent speakers (None = unknown) and the last addressee.
     let mut recent: Vec<(usize, Option<String>)> = Vec::new();
     let mut last_mentions: Vec<String> = Vec::new();
+    let mut last_subjects: Vec<String> = Vec::new();
     let mut addressee: Option<String> = None;
     let mut last_para_seen = 0usize;
     let narrator_tag = if zh { "我" } else { "I" };
@@ -327,6 +338,16 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
         for (p, ms) in paras[from..q.start_para].iter().zip(&para_mentions[from..q.start_para]) {
             if !text[p.range.clone()].contains(style.0) {
                 last_mentions.extend(ms.iter().map(|m| m.1.clone()));
+            }
+        }
+        if zh {
+            for (p, ss) in paras[from..q.start_para].iter().zip(&para_subjects[from..q.start_para]) {
+                if !text[p.range.clone()].contains(style.0) {
+                    last_subjects.extend(ss.iter().cloned());
+                }
+            }
+            if last_subjects.len() > 32 {
+                last_subjects.drain(..last_subjects.len() - 32);
             }
         }
         if last_mentions.len() > 32 {
@@ -366,14 +387,15 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
                 gaps[0] = tail.trim_end_matches(['-', '—']).to_owned();
             }
         }
-        // Chinese prose often puts `她问。` on a line of its own; a line that
-        // starts with a name (`晓霞有点结巴地……`) tells who acts right after.
+        // Chinese prose often puts `她问。` or `少安第一次用平静的语调对妻子说话。`
+        // on a line of its own; a line that starts with a name
+        // (`晓霞有点结巴地……`) tells who acts right after.
         let mut beat = String::new();
         if zh && gaps[n].trim().is_empty() && q.para + 1 < paras.len() {
             let next = text[paras[q.para + 1].range.clone()].trim_end();
             let lead = next.ends_with(['：', ':']);
             if !next.contains(style.0) && !lead {
-                if !lead_in && next.chars().count() <= 20 && zh_has_verb(next) {
+                if !lead_in && next.chars().count() <= 30 && zh_has_verb(next) {
                     gaps[n] = next.to_owned();
                 } else {
                     beat = next.to_owned();
@@ -387,23 +409,30 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
             .iter()
             .map(|g| names.mentions(g).into_iter().map(|m| m.1).collect())
             .collect();
+        let local_subjects: Vec<Vec<String>> = if zh {
+            gaps.iter().map(|g| zh_clause_subjects(&names, g)).collect()
+        } else {
+            Vec::new()
+        };
         let before_clause = |g: &str| -> String {
             let b = g.trim_end();
             b[last_sentence_start(b)..].to_owned()
         };
         // The speech clause of each part: after it (`"…," said Emma`), else
         // before it (`Emma turned and said, "…"`).
-        let own: Vec<Option<Subject>> = (0..n)
+        let own: Vec<Option<Clause>> = (0..n)
             .map(|i| {
-                subject_of(&first_clause(&gaps[i + 1]), true)
-                    .filter(|s| s.1)
-                    .or_else(|| subject_of(&before_clause(&gaps[i]), false).filter(|s| s.1))
-                    .map(|s| s.0)
+                let after = first_clause(&gaps[i + 1]);
+                if let Some((s, true)) = subject_of(&after, true) {
+                    return Some((s, after));
+                }
+                let before = before_clause(&gaps[i]);
+                subject_of(&before, false).filter(|s| s.1).map(|s| (s.0, before))
             })
             .collect();
         // Parts without a clause of their own belong to the speaker before them
         // in the paragraph, else to the one after.
-        let resolved: Vec<Option<Subject>> = (0..n)
+        let resolved: Vec<Option<Clause>> = (0..n)
             .map(|i| {
                 own[..=i]
                     .iter()
@@ -412,18 +441,27 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
                     .or_else(|| own[i..].iter().find_map(Clone::clone))
             })
             .collect();
-        let mut segments: Vec<(Range<usize>, Option<Subject>)> = Vec::new();
+        let mut segments: Vec<(Range<usize>, Option<Clause>)> = Vec::new();
         for (i, r) in resolved.into_iter().enumerate() {
             match segments.last_mut() {
-                Some((rg, s)) if *s == r => rg.end = i + 1,
+                Some((rg, s)) if s.as_ref().map(|s| &s.0) == r.as_ref().map(|r| &r.0) => rg.end = i + 1,
                 _ => segments.push((i..i + 1, r)),
             }
         }
         for (si, (rg, subj)) in segments.into_iter().enumerate() {
             last_mentions.extend(local[rg.start].iter().cloned());
-            let found = match subj {
-                Some(s) => Some((s, true)),
-                None => subject_of(&before_clause(&gaps[0]), false).or_else(|| after_beat(&names, &beat)),
+            if zh {
+                last_subjects.extend(local_subjects[rg.start].iter().cloned());
+            }
+            let (found, clause) = match subj {
+                Some((s, cl)) => (Some((s, true)), cl),
+                None => {
+                    let before = before_clause(&gaps[0]);
+                    match subject_of(&before, false) {
+                        Some(f) => (Some(f), before),
+                        None => (after_beat(&names, &beat), String::new()),
+                    }
+                }
             };
             let prev_speaker = recent.last().and_then(|r| r.1.clone());
             let alt = if recent.len() >= 2 {
@@ -440,18 +478,18 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
                 Some((Subject::Name(n), true)) => (Some(n), Attribution::Explicit, 0.95),
                 Some((Subject::Pronoun(g), _)) => {
                     // A name of that gender just before the quote, else the
-                    // other person of the exchange, else a recent mention.
-                    let by_local = local[rg.start]
-                        .iter()
-                        .rev()
-                        .find(|n| names.gender.get(*n) == Some(&g))
-                        .cloned();
-                    let by_alt = by_local.or_else(|| alt.clone().filter(|a| names.gender.get(a) == Some(&g)));
+                    // other person of the exchange, else a recent mention;
+                    // never the one spoken to (`他对少安说`, `she said to Emma`).
+                    let objects = pronoun_objects(&names, &clause, zh);
+                    let fits = |n: &String| names.gender.get(n) == Some(&g) && !objects.contains(n);
+                    let by_subject = last_subjects.iter().rev().find(|n| fits(n)).cloned();
+                    let by_local = by_subject.or_else(|| local[rg.start].iter().rev().find(|n| fits(n)).cloned());
+                    let by_alt = by_local.or_else(|| alt.clone().filter(|a| fits(a)));
                     let by_mention = last_mentions
                         .iter()
                         .rev()
-                        .find(|n| names.gender.get(*n) == Some(&g) && Some(*n) != prev_speaker.as_ref())
-                        .or_else(|| last_mentions.iter().rev().find(|n| names.gender.get(*n) == Some(&g)))
+                        .find(|n| fits(n) && Some(*n) != prev_speaker.as_ref())
+                        .or_else(|| last_mentions.iter().rev().find(|n| fits(n)))
                         .cloned();
                     match by_alt.or(by_mention) {
                         Some(n) => (Some(n), Attribution::Pronoun, 0.75),
@@ -494,6 +532,9 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
             });
         }
         last_mentions.extend(local[n].iter().cloned());
+        if zh {
+            last_subjects.extend(local_subjects[n].iter().cloned());
+        }
     }
     fill_exchanges(&mut out, if zh { 3 } else { 0 });
     resolve_narrator(&mut out, narrator_tag);
@@ -571,6 +612,62 @@ mod tests {
             name("Emma")
         );
         assert_eq!(en_subject(&n, "Emma turned to Harriet and said,", false), name("Emma"));
+    }
+
+    #[test]
+    fn chinese_speech_clauses() {
+        let hints: Vec<CastHint> = [
+            (&["李玉玲", "玉玲"][..], 'F'),
+            (&["金俊武", "俊武"][..], 'M'),
+            (&["安锁子"][..], 'M'),
+        ]
+        .iter()
+        .map(|(a, g)| CastHint {
+            aliases: a.iter().map(|s| s.to_string()).collect(),
+            gender: Some(*g),
+        })
+        .collect();
+        let n = build_names("", true, &hints, &[]);
+        let zh = |n: &str| Some((Subject::Name(n.to_owned()), true));
+        // Someone's wife is not that someone.
+        assert_eq!(
+            zh_subject(&n, "俊武的媳妇李玉玲头叩在地上，心里骂道：", false),
+            zh("李玉玲")
+        );
+        // After a time clause.
+        assert_eq!(zh_subject(&n, "当金俊武上前时，李玉玲突然说：", false), zh("李玉玲"));
+        // The part of the sentence with the speech verb.
+        assert_eq!(
+            zh_subject(&n, "大伙刚开始攉煤时候，他旁边的安锁子突然大声喊叫说：", false),
+            zh("安锁子")
+        );
+        assert_eq!(
+            zh_subject(&n, "哭了一会，他呻吟着说：", false),
+            Some((Subject::Pronoun(Gender::Male), true))
+        );
+        // The one spoken to is not the speaker.
+        assert_eq!(
+            pronoun_objects(&n, "他然后感谢地对俊武说：", true),
+            vec!["金俊武".to_owned()]
+        );
+        assert_eq!(
+            zh_clause_subjects(&n, "玉玲很快明白，俊武的事她不管。"),
+            vec!["李玉玲".to_owned()]
+        );
+    }
+
+    #[test]
+    fn qualified_cast_names_match_the_plain_name() {
+        let hints = vec![CastHint {
+            aliases: vec!["Christopher Robin - Story".into()],
+            gender: Some('M'),
+        }];
+        let n = build_names("", false, &hints, &[]);
+        assert_eq!(n.canonical("Christopher Robin"), Some("Christopher Robin - Story"));
+        assert_eq!(
+            en_subject(&n, "asked Christopher Robin", true),
+            name("Christopher Robin - Story")
+        );
     }
 
     #[test]

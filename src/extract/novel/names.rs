@@ -39,6 +39,21 @@ impl Names {
             .collect()
     }
 
+    /// Chinese: the longest alias at the start of `s`: its length in bytes
+    /// and the canonical name.
+    pub(crate) fn zh_alias_at(&self, s: &str) -> Option<(usize, &str)> {
+        let ends: Vec<usize> = s
+            .char_indices()
+            .skip(1)
+            .map(|(i, _)| i)
+            .chain([s.len()])
+            .take(self.max_chars)
+            .collect();
+        ends.iter()
+            .rev()
+            .find_map(|&e| self.alias.get(&s[..e]).map(|c| (e, c.as_str())))
+    }
+
     /// Names mentioned in `s` with their byte offsets.
     pub(crate) fn mentions(&self, s: &str) -> Vec<(usize, String)> {
         let mut out = Vec::new();
@@ -290,6 +305,13 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
                 alias.entry(bare.to_owned()).or_insert_with(|| main.clone());
             }
         }
+        // "Christopher Robin - Story", "Anna (child)": a role told apart by a
+        // qualifier is written with the plain name in the text.
+        for a in &h.aliases {
+            if let Some(base) = qualified_base(a) {
+                alias.entry(base.to_owned()).or_insert_with(|| main.clone());
+            }
+        }
         match h.gender {
             Some('F') => {
                 gender.insert(main.clone(), Gender::Female);
@@ -415,4 +437,18 @@ pub(crate) fn infer_genders(names: &mut Names, paras: &[Para], text: &str, menti
             names.gender.insert(n, Gender::Female);
         }
     }
+}
+
+/// The plain name of a qualified cast name: `Christopher Robin - Story`,
+/// `Anna (child)` → `Christopher Robin`, `Anna`.
+fn qualified_base(a: &str) -> Option<&str> {
+    let base = if let Some((b, q)) = a.split_once(" - ") {
+        (!q.trim().is_empty()).then_some(b)?
+    } else if a.ends_with(')') {
+        a.split_once(" (")?.0
+    } else {
+        return None;
+    };
+    let base = base.trim();
+    (!base.is_empty()).then_some(base)
 }

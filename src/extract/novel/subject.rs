@@ -105,7 +105,8 @@ pub(crate) fn en_subject(names: &Names, clause: &str, after: bool) -> Option<(Su
         while k < v {
             match name_at(k) {
                 Some((s, last)) => {
-                    let object = k > 0 && is_preposition(ws[k - 1].1);
+                    // `than Emma exclaimed`: a name right before the verb is its subject.
+                    let object = k > 0 && is_preposition(ws[k - 1].1) && !(last + 1 == v && plain_gap(v));
                     if !object && last < v {
                         best = Some(s);
                     }
@@ -130,17 +131,30 @@ pub(crate) fn en_subject(names: &Names, clause: &str, after: bool) -> Option<(Su
 /// Chinese: the subject at the start of the sentence (或 the first name in it).
 pub(crate) fn zh_subject(names: &Names, clause: &str, after: bool) -> Option<(Subject, bool)> {
     let verb = zh_has_verb(clause);
-    let c = clause.trim_start_matches(|ch: char| !is_cjk(ch) || "，。：；、“”".contains(ch));
-    let c = [
-        "这时", "于是", "接着", "只见", "然后", "忽然", "突然", "随后", "此时", "那时",
-    ]
-    .iter()
-    .find_map(|p| c.strip_prefix(p))
-    .map(|r| r.trim_start_matches('，'))
-    .unwrap_or(c);
-    let ms = names.mentions(c);
+    let mut c = zh_clause_start(clause);
+    // `当田福军上前握住高老的手时，高老……说`: the subject follows the time clause.
+    if let Some(rest) = c.strip_prefix('当').and_then(|r| r.split_once("时，")).map(|(_, r)| r) {
+        c = zh_clause_start(rest);
+    }
+    // Names that are not someone's (`俊武的媳妇李玉玲`).
+    let ms: Vec<(usize, String)> = names
+        .mentions(c)
+        .into_iter()
+        .filter(|(p, _)| {
+            names
+                .zh_alias_at(&c[*p..])
+                .is_none_or(|(l, _)| !c[p + l..].starts_with('的'))
+        })
+        .collect();
     if let Some((0, n)) = ms.first() {
         return Some((Subject::Name(n.clone()), verb));
+    }
+    // `他旁边的安锁子突然大声喊叫说`, `懂事的秀莲劝丈夫`: the person a
+    // phrase opening the clause ends with.
+    if let Some((p, n)) = ms.first() {
+        if c[..*p].ends_with('的') && !c[..*p].contains(['，', '“']) {
+            return Some((Subject::Name(n.clone()), verb));
+        }
     }
     if let Some(g) = zh_pronoun(c) {
         if verb {
@@ -150,12 +164,45 @@ pub(crate) fn zh_subject(names: &Names, clause: &str, after: bool) -> Option<(Su
     if c.starts_with('我') && verb {
         return Some((Subject::Narrator, true));
     }
+    // `哭了一会，他呻吟着说`: the subject of the part with the speech verb.
+    if verb {
+        if let Some(sub) = c.rsplit('，').find(|p| zh_has_verb(p)) {
+            let t = zh_clause_start(sub);
+            match names.zh_alias_at(t) {
+                Some((l, n)) if !t[l..].starts_with('的') => return Some((Subject::Name(n.to_owned()), true)),
+                _ => {}
+            }
+            let head = names
+                .mentions(t)
+                .into_iter()
+                .next()
+                .filter(|(p, _)| t[..*p].ends_with('的'));
+            if let Some((_, n)) = head {
+                return Some((Subject::Name(n), true));
+            }
+            if let Some(g) = zh_pronoun(t) {
+                return Some((Subject::Pronoun(g), true));
+            }
+        }
+    }
     if verb || !after {
         if let Some((_, n)) = ms.first() {
             return Some((Subject::Name(n.clone()), verb));
         }
     }
     None
+}
+
+/// A Chinese clause without leading punctuation and connectives (`这时，`).
+pub(crate) fn zh_clause_start(clause: &str) -> &str {
+    let c = clause.trim_start_matches(|ch: char| !is_cjk(ch) || "，。：；、“”".contains(ch));
+    [
+        "这时", "于是", "接着", "只见", "然后", "忽然", "突然", "随后", "此时", "那时",
+    ]
+    .iter()
+    .find_map(|p| c.strip_prefix(p))
+    .map(|r| r.trim_start_matches('，'))
+    .unwrap_or(c)
 }
 
 /// Narration of a paragraph: the text outside its quotes.
@@ -246,4 +293,49 @@ pub(crate) fn vocative(names: &Names, quote: &str, zh: bool) -> Option<String> {
         }
     }
     None
+}
+
+/// Names after the pronoun of a speech clause (`他对少安说`, `she said to
+/// Emma`): the people spoken to or about, not the speaker.
+pub(crate) fn pronoun_objects(names: &Names, clause: &str, zh: bool) -> Vec<String> {
+    if zh {
+        return match clause.find(['他', '她']) {
+            Some(p) => names.mentions(&clause[p..]).into_iter().map(|m| m.1).collect(),
+            None => Vec::new(),
+        };
+    }
+    let ws = words(clause);
+    let Some(k) = ws.iter().position(|(_, w)| en_pronoun(w).is_some()) else {
+        return Vec::new();
+    };
+    let from = ws[k].0;
+    names
+        .mentions(&clause[from..])
+        .into_iter()
+        .filter(|(p, _)| {
+            let before = clause[from..from + p].trim_end();
+            let prev = before.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+            is_preposition(prev)
+                || prev == "the" && {
+                    let b = before[..before.len() - 3].trim_end();
+                    is_preposition(b.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or(""))
+                }
+        })
+        .map(|m| m.1)
+        .collect()
+}
+
+/// Chinese: the names that open a clause of `s` (`润叶很快明白，……`), the
+/// people acting, not those acted on; `俊武的媳妇` is not 俊武.
+pub(crate) fn zh_clause_subjects(names: &Names, s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for clause in s.split(['。', '！', '？', '；', '，', '：', '“', '”']) {
+        let c = zh_clause_start(clause);
+        if let Some((len, n)) = names.zh_alias_at(c) {
+            if !c[len..].starts_with('的') {
+                out.push(n.to_owned());
+            }
+        }
+    }
+    out
 }
