@@ -7,7 +7,7 @@
 //! the previous quote, and turn-taking in a two-person exchange.
 
 use super::cast::CastHint;
-use super::{script::is_heading, Attribution, Collector, UtteranceKind};
+use super::{script::is_heading, Attribution, Collector, FastMap, FastSet, UtteranceKind};
 use crate::ingest::text::{is_cjk, is_han};
 use std::collections::HashMap;
 use std::ops::Range;

@@ -5,12 +5,14 @@ use super::*;
 
 pub(crate) struct Names {
     /// alias (as written) → canonical name.
-    pub(crate) alias: HashMap<String, String>,
-    pub(crate) gender: HashMap<String, Gender>,
+    pub(crate) alias: FastMap<String, String>,
+    pub(crate) gender: FastMap<String, Gender>,
     /// Lower-cased alias → canonical name, for `Winnie-the-pooh` vs `Winnie-the-Pooh`.
-    pub(crate) lower: HashMap<String, String>,
+    pub(crate) lower: FastMap<String, String>,
     /// Longest alias in characters, for scanning Chinese text.
     pub(crate) max_chars: usize,
+    /// First characters of the aliases: most positions in Chinese text start none.
+    pub(crate) firsts: FastSet<char>,
     pub(crate) zh: bool,
 }
 
@@ -42,14 +44,21 @@ impl Names {
     /// Chinese: the longest alias at the start of `s`: its length in bytes
     /// and the canonical name.
     pub(crate) fn zh_alias_at(&self, s: &str) -> Option<(usize, &str)> {
-        let ends: Vec<usize> = s
-            .char_indices()
-            .skip(1)
-            .map(|(i, _)| i)
-            .chain([s.len()])
-            .take(self.max_chars)
-            .collect();
-        ends.iter()
+        if !s.chars().next().is_some_and(|c| self.firsts.contains(&c)) {
+            return None;
+        }
+        // Ends of the first `max_chars` characters, without allocating.
+        let mut ends = [0usize; 16];
+        let mut n = 0;
+        for e in s.char_indices().skip(1).map(|(i, _)| i).chain([s.len()]) {
+            if n == self.max_chars.min(ends.len()) {
+                break;
+            }
+            ends[n] = e;
+            n += 1;
+        }
+        ends[..n]
+            .iter()
             .rev()
             .find_map(|&e| self.alias.get(&s[..e]).map(|c| (e, c.as_str())))
     }
@@ -58,23 +67,14 @@ impl Names {
     pub(crate) fn mentions(&self, s: &str) -> Vec<(usize, String)> {
         let mut out = Vec::new();
         if self.zh {
-            let idx: Vec<(usize, char)> = s.char_indices().collect();
-            let mut i = 0;
-            while i < idx.len() {
-                let mut found = None;
-                for len in (1..=self.max_chars.min(idx.len() - i)).rev() {
-                    let end = if i + len < idx.len() { idx[i + len].0 } else { s.len() };
-                    if let Some(c) = self.alias.get(&s[idx[i].0..end]) {
-                        found = Some((len, c.clone()));
-                        break;
-                    }
+            let mut skip_to = 0;
+            for (i, c) in s.char_indices() {
+                if i < skip_to || !self.firsts.contains(&c) {
+                    continue;
                 }
-                match found {
-                    Some((len, c)) => {
-                        out.push((idx[i].0, c));
-                        i += len;
-                    }
-                    None => i += 1,
+                if let Some((len, name)) = self.zh_alias_at(&s[i..]) {
+                    out.push((i, name.to_owned()));
+                    skip_to = i + len;
                 }
             }
         } else {
@@ -228,27 +228,37 @@ pub(crate) type NameSpans<'a> = (&'a str, Vec<(usize, &'a str)>);
 pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> HashMap<String, usize> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     if zh {
-        let mut subjects: HashMap<String, usize> = HashMap::new();
+        let mut subjects: FastMap<&str, usize> = FastMap::default();
+        let mut verb_led: FastMap<&str, usize> = FastMap::default();
         // Two or three characters at the start of a clause, before a speech verb.
         for clause in text.split(['。', '！', '？', '，', '；', '\n', '”', '“', '：']) {
-            let cs: Vec<char> = clause.trim_start_matches(['\u{3000}', ' ']).chars().take(8).collect();
-            if cs.len() < 3 || !cs[..2].iter().all(|&c| is_cjk(c)) {
+            let clause = clause.trim_start_matches(['\u{3000}', ' ']);
+            // Byte ends of the first four characters, without allocating.
+            let mut ends = [0usize; 4];
+            let mut firsts = [' '; 4];
+            let mut n = 0;
+            for (i, c) in clause.char_indices().take(4) {
+                firsts[n] = c;
+                ends[n] = i + c.len_utf8();
+                n += 1;
+            }
+            if n < 3 || !is_cjk(firsts[0]) || !is_cjk(firsts[1]) {
                 continue;
             }
-            let rest2: String = cs[2..].iter().collect();
-            let rest3: String = cs.get(3..).map(|r| r.iter().collect()).unwrap_or_default();
             let verb_at = |r: &str| ZH_VERBS.iter().any(|v| r.starts_with(v));
-            if verb_at(&rest2) {
-                *counts.entry(cs[..2].iter().collect()).or_default() += 1;
+            if verb_at(&clause[ends[1]..]) {
+                *verb_led.entry(&clause[..ends[1]]).or_default() += 1;
             }
-            if cs.len() > 3 && is_cjk(cs[2]) && !ZH_STOP_3RD.contains(cs[2]) && verb_at(&rest3) {
-                *counts.entry(cs[..3].iter().collect()).or_default() += 1;
+            if n > 3 && is_cjk(firsts[2]) && !ZH_STOP_3RD.contains(firsts[2]) && verb_at(&clause[ends[2]..]) {
+                *verb_led.entry(&clause[..ends[2]]).or_default() += 1;
             }
             // The subject of a clause, speaking or not ("少平对着镜子…").
-            if cs[..2].iter().all(|&c| is_han(c)) {
-                *subjects.entry(cs[..2].iter().collect()).or_default() += 1;
+            if is_han(firsts[0]) && is_han(firsts[1]) {
+                *subjects.entry(&clause[..ends[1]]).or_default() += 1;
             }
         }
+        counts.extend(verb_led.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        let subjects: Vec<(String, usize)> = subjects.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         // A pair of characters that keeps opening clauses is a name too;
         // short texts (a scene, a chapter) need less evidence.
         let need = if text.len() < 20_000 { 2 } else { 6 };
@@ -294,8 +304,8 @@ pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> Ha
 }
 
 pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[NameSpans]) -> Names {
-    let mut alias = HashMap::new();
-    let mut gender = HashMap::new();
+    let mut alias = FastMap::default();
+    let mut gender = FastMap::default();
     for h in hints {
         let Some(main) = h.aliases.first() else { continue };
         for a in &h.aliases {
@@ -378,17 +388,19 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
         }
     }
     let max_chars = alias.keys().map(|k| k.chars().count()).max().unwrap_or(1);
-    let mut lower = HashMap::new();
+    let mut lower = FastMap::default();
     if !zh {
         for (k, v) in &alias {
             lower.entry(k.to_lowercase()).or_insert_with(|| v.clone());
         }
     }
+    let firsts = alias.keys().filter_map(|k| k.chars().next()).collect();
     Names {
         alias,
         lower,
         gender,
         max_chars,
+        firsts,
         zh,
     }
 }
