@@ -137,3 +137,70 @@ fn demo_runs_the_bundled_personas() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("lighthouse/mags_train.json")).unwrap()).unwrap();
     assert!(train.as_array().unwrap().len() > 100);
 }
+
+#[test]
+fn dataset_check_and_convert() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("mine.jsonl");
+    std::fs::write(
+        &good,
+        "{\"instruction\": \"你好\", \"input\": \"\", \"output\": \"你好呀\", \"history\": [[\"在吗\", \"在\"]]}\n{\"instruction\": \"Hi\", \"output\": \"Hello\"}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("conv");
+    let (code, stdout, err) = dramatis(&[
+        "dataset",
+        good.to_str().unwrap(),
+        "--to",
+        "sharegpt",
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["samples"], 2);
+    let conv: Value = serde_json::from_str(&std::fs::read_to_string(out.join("mine_train.json")).unwrap()).unwrap();
+    // The history becomes the first exchange of the conversation.
+    assert_eq!(conv[0]["conversations"][0]["value"], "在吗");
+    assert_eq!(conv[0]["conversations"][3]["value"], "你好呀");
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"c\", \"output\": [1]}\n",
+    )
+    .unwrap();
+    let (code, _, err) = dramatis(&["dataset", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("line 2") && err.contains("\"output\""), "{err}");
+}
+
+#[test]
+fn confirmed_cast_merges_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("s.txt");
+    std::fs::write(
+        &script,
+        "第1幕\n皇帝：你来了。\n莞嫔：臣妾来了。\n皇帝：坐吧。\n熹贵妃：谢皇上。\n",
+    )
+    .unwrap();
+    let cast = dir.path().join("cast.json");
+    std::fs::write(&cast, r#"[{"aliases": ["甄嬛", "莞嫔", "熹贵妃"], "gender": "F"}]"#).unwrap();
+    let (code, out, err) = dramatis(&[
+        "cast",
+        script.to_str().unwrap(),
+        "--cast-file",
+        cast.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let members = v["cast"]["members"].as_array().unwrap();
+    let zh = members.iter().find(|m| m["name"] == "甄嬛").unwrap();
+    assert_eq!(zh["lines"], 2);
+    assert!(members.iter().all(|m| m["name"] != "莞嫔"));
+    std::fs::write(&cast, "[{\"aliases\": 3}]").unwrap();
+    let (code, _, err) = dramatis(&["cast", script.to_str().unwrap(), "--cast-file", cast.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cast.json") && err.contains("aliases"), "{err}");
+}
