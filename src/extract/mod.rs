@@ -415,10 +415,15 @@ impl FxHasher {
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 pub(crate) type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
 
+/// How many threads long steps use: the machine's cores, at most 8.
+pub(crate) fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+}
+
 /// `items.iter().map(f)` split over the machine's cores for long inputs.
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if threads < 2 || items.len() < 4096 {
+    let threads = threads();
+    if threads < 2 || (items.len() < 4096 && items.len() > threads) || items.len() < 2 {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);

@@ -101,6 +101,35 @@ fn quote_style(text: &str) -> (char, char) {
 /// Who speaks, with the narration clause that says so.
 type Clause = (Subject, String);
 
+/// Split quotes into up to `n` runs of about equal size, each starting at a
+/// scene break; books under 20,000 quotes stay one run (same result as serial).
+fn split_runs(quotes: &[Quote], breaks: &[usize], n: usize) -> Vec<(usize, usize)> {
+    if n < 2 || quotes.len() < 20_000 {
+        return vec![(0, quotes.len())];
+    }
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for k in 1..n {
+        let mut i = (quotes.len() * k / n).max(start + 1);
+        // Move forward to the first quote after a scene break.
+        while i < quotes.len() {
+            let (a, b) = (quotes[i - 1].para, quotes[i].para);
+            let j = breaks.partition_point(|&x| x <= a);
+            if j < breaks.len() && breaks[j] <= b {
+                break;
+            }
+            i += 1;
+        }
+        if i >= quotes.len() {
+            break;
+        }
+        runs.push((start, i));
+        start = i;
+    }
+    runs.push((start, quotes.len()));
+    runs
+}
+
 /// An attributed quote before it is handed to the collector.
 struct Pending {
     /// Starts a new scene with this title.
@@ -304,240 +333,262 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
         });
     }
 
-    let olen = style.0.len_utf8();
-    let clen = style.1.len_utf8();
-    let mut next_break = breaks.iter().peekable();
-    // Conversation state: recent speakers (None = unknown) and the last addressee.
-    let mut recent: Vec<(usize, Option<String>)> = Vec::new();
-    let mut last_mentions: Vec<String> = Vec::new();
-    let mut last_subjects: Vec<String> = Vec::new();
-    let mut addressee: Option<String> = None;
-    let mut last_para_seen = 0usize;
-    let narrator_tag = if zh { "我" } else { "I" };
-    let mut out: Vec<Pending> = Vec::new();
-    let subject_of = |clause: &str, is_after: bool| -> Option<(Subject, bool)> {
-        if zh {
-            zh_subject(&names, clause, is_after)
-        } else {
-            en_subject(&names, clause, is_after)
-        }
-    };
-    for q in &quotes {
-        let mut scene_break = false;
-        while next_break.peek().is_some_and(|&&b| b <= q.para) {
-            next_break.next();
-            scene_break = true;
-        }
-        let scene_title = scene_break.then(|| text[paras[q.para].range.clone()].chars().take(40).collect::<String>());
-        if scene_break {
-            recent.clear();
-            addressee = None;
-        }
-        // Mentions in narration since the last quote, for pronouns.
-        let from = last_para_seen.min(q.start_para);
-        for (p, ms) in paras[from..q.start_para].iter().zip(&para_mentions[from..q.start_para]) {
-            if !text[p.range.clone()].contains(style.0) {
-                last_mentions.extend(ms.iter().map(|m| m.1.clone()));
+    // Attribute a run of quotes; a run starts at a scene break (or the start).
+    let attribute = |quotes: &[Quote], breaks: &[usize], first_unseen_para: usize| -> Vec<Pending> {
+        let olen = style.0.len_utf8();
+        let clen = style.1.len_utf8();
+        let mut next_break = breaks.iter().peekable();
+        // Conversation state: recent speakers (None = unknown) and the last addressee.
+        let mut recent: Vec<(usize, Option<String>)> = Vec::new();
+        let mut last_mentions: Vec<String> = Vec::new();
+        let mut last_subjects: Vec<String> = Vec::new();
+        let mut addressee: Option<String> = None;
+        let mut last_para_seen = first_unseen_para;
+        let narrator_tag = if zh { "我" } else { "I" };
+        let mut out: Vec<Pending> = Vec::new();
+        let subject_of = |clause: &str, is_after: bool| -> Option<(Subject, bool)> {
+            if zh {
+                zh_subject(&names, clause, is_after)
+            } else {
+                en_subject(&names, clause, is_after)
             }
-        }
-        if zh {
-            for (p, ss) in paras[from..q.start_para].iter().zip(&para_subjects[from..q.start_para]) {
+        };
+        for q in quotes {
+            let mut scene_break = false;
+            while next_break.peek().is_some_and(|&&b| b <= q.para) {
+                next_break.next();
+                scene_break = true;
+            }
+            let scene_title =
+                scene_break.then(|| text[paras[q.para].range.clone()].chars().take(40).collect::<String>());
+            if scene_break {
+                recent.clear();
+                addressee = None;
+            }
+            // Mentions in narration since the last quote, for pronouns.
+            let from = last_para_seen.min(q.start_para);
+            for (p, ms) in paras[from..q.start_para].iter().zip(&para_mentions[from..q.start_para]) {
                 if !text[p.range.clone()].contains(style.0) {
-                    last_subjects.extend(ss.iter().cloned());
+                    last_mentions.extend(ms.iter().map(|m| m.1.clone()));
                 }
             }
-            if last_subjects.len() > 32 {
-                last_subjects.drain(..last_subjects.len() - 32);
-            }
-        }
-        if last_mentions.len() > 32 {
-            last_mentions.drain(..last_mentions.len() - 32);
-        }
-        // A long stretch of narration ends the exchange.
-        if q.para > last_para_seen + 3 {
-            recent.clear();
-        }
-        last_para_seen = q.para + 1;
-        let para = &paras[q.para].range;
-        let start_para = &paras[q.start_para].range;
-        let n = q.parts.len();
-        // Narration around the parts: gaps[i] comes before part i, gaps[n] after the last.
-        let mut gaps: Vec<String> = Vec::with_capacity(n + 1);
-        gaps.push(if q.parts[0].start >= start_para.start + olen {
-            narration_before(text, start_para, &q.parts[0], olen)
-        } else {
-            String::new()
-        });
-        for w in q.parts.windows(2) {
-            let g = safe_slice(text, w[0].end + clen, w[1].start.saturating_sub(olen));
-            gaps.push(if g.contains('\n') { String::new() } else { g.to_owned() });
-        }
-        gaps.push(safe_slice(text, q.parts[n - 1].end + clen, para.end).to_owned());
-        // A lead-in on the line before: `他问：`, `Emma smilingly said,`.
-        let mut lead_in = false;
-        if gaps[0].trim().is_empty() && q.start_para > 0 {
-            let prev = text[paras[q.start_para - 1].range.clone()].trim_end();
             if zh {
-                if prev.ends_with(['：', ':', '，']) && !prev.contains(style.0) {
-                    gaps[0] = prev.to_owned();
-                    lead_in = true;
-                }
-            } else if prev.ends_with([':', ',', '—']) || prev.ends_with("--") {
-                let tail = prev.rfind(style.1).map_or(prev, |i| &prev[i + clen..]);
-                gaps[0] = tail.trim_end_matches(['-', '—']).to_owned();
-            }
-        }
-        // Chinese prose often puts `她问。` or `少安第一次用平静的语调对妻子说话。`
-        // on a line of its own; a line that starts with a name
-        // (`晓霞有点结巴地……`) tells who acts right after.
-        let mut beat = String::new();
-        if zh && gaps[n].trim().is_empty() && q.para + 1 < paras.len() {
-            let next = text[paras[q.para + 1].range.clone()].trim_end();
-            let lead = next.ends_with(['：', ':']);
-            if !next.contains(style.0) && !lead {
-                if !lead_in && next.chars().count() <= 30 && zh_has_verb(next) {
-                    gaps[n] = next.to_owned();
-                } else {
-                    beat = next.to_owned();
-                }
-            }
-        } else {
-            beat = first_clause(&gaps[n]);
-        }
-        // Names in the narration of this paragraph, before each part.
-        let local: Vec<Vec<String>> = gaps
-            .iter()
-            .map(|g| names.mentions(g).into_iter().map(|m| m.1).collect())
-            .collect();
-        let local_subjects: Vec<Vec<String>> = if zh {
-            gaps.iter().map(|g| zh_clause_subjects(&names, g)).collect()
-        } else {
-            Vec::new()
-        };
-        let before_clause = |g: &str| -> String {
-            let b = g.trim_end();
-            b[last_sentence_start(b)..].to_owned()
-        };
-        // The speech clause of each part: after it (`"…," said Emma`), else
-        // before it (`Emma turned and said, "…"`).
-        let own: Vec<Option<Clause>> = (0..n)
-            .map(|i| {
-                let after = first_clause(&gaps[i + 1]);
-                if let Some((s, true)) = subject_of(&after, true) {
-                    return Some((s, after));
-                }
-                let before = before_clause(&gaps[i]);
-                subject_of(&before, false).filter(|s| s.1).map(|s| (s.0, before))
-            })
-            .collect();
-        // Parts without a clause of their own belong to the speaker before them
-        // in the paragraph, else to the one after.
-        let resolved: Vec<Option<Clause>> = (0..n)
-            .map(|i| {
-                own[..=i]
-                    .iter()
-                    .rev()
-                    .find_map(Clone::clone)
-                    .or_else(|| own[i..].iter().find_map(Clone::clone))
-            })
-            .collect();
-        let mut segments: Vec<(Range<usize>, Option<Clause>)> = Vec::new();
-        for (i, r) in resolved.into_iter().enumerate() {
-            match segments.last_mut() {
-                Some((rg, s)) if s.as_ref().map(|s| &s.0) == r.as_ref().map(|r| &r.0) => rg.end = i + 1,
-                _ => segments.push((i..i + 1, r)),
-            }
-        }
-        for (si, (rg, subj)) in segments.into_iter().enumerate() {
-            last_mentions.extend(local[rg.start].iter().cloned());
-            if zh {
-                last_subjects.extend(local_subjects[rg.start].iter().cloned());
-            }
-            let (found, clause) = match subj {
-                Some((s, cl)) => (Some((s, true)), cl),
-                None => {
-                    let before = before_clause(&gaps[0]);
-                    match subject_of(&before, false) {
-                        Some(f) => (Some(f), before),
-                        None => (after_beat(&names, &beat), String::new()),
+                for (p, ss) in paras[from..q.start_para].iter().zip(&para_subjects[from..q.start_para]) {
+                    if !text[p.range.clone()].contains(style.0) {
+                        last_subjects.extend(ss.iter().cloned());
                     }
                 }
-            };
-            let prev_speaker = recent.last().and_then(|r| r.1.clone());
-            let alt = if recent.len() >= 2 {
-                let a = &recent[recent.len() - 2].1;
-                let b = &recent[recent.len() - 1].1;
-                match (a, b) {
-                    (Some(a), Some(b)) if a != b => Some(a.clone()),
-                    _ => None,
+                if last_subjects.len() > 32 {
+                    last_subjects.drain(..last_subjects.len() - 32);
+                }
+            }
+            if last_mentions.len() > 32 {
+                last_mentions.drain(..last_mentions.len() - 32);
+            }
+            // A long stretch of narration ends the exchange.
+            if q.para > last_para_seen + 3 {
+                recent.clear();
+            }
+            last_para_seen = q.para + 1;
+            let para = &paras[q.para].range;
+            let start_para = &paras[q.start_para].range;
+            let n = q.parts.len();
+            // Narration around the parts: gaps[i] comes before part i, gaps[n] after the last.
+            let mut gaps: Vec<String> = Vec::with_capacity(n + 1);
+            gaps.push(if q.parts[0].start >= start_para.start + olen {
+                narration_before(text, start_para, &q.parts[0], olen)
+            } else {
+                String::new()
+            });
+            for w in q.parts.windows(2) {
+                let g = safe_slice(text, w[0].end + clen, w[1].start.saturating_sub(olen));
+                gaps.push(if g.contains('\n') { String::new() } else { g.to_owned() });
+            }
+            gaps.push(safe_slice(text, q.parts[n - 1].end + clen, para.end).to_owned());
+            // A lead-in on the line before: `他问：`, `Emma smilingly said,`.
+            let mut lead_in = false;
+            if gaps[0].trim().is_empty() && q.start_para > 0 {
+                let prev = text[paras[q.start_para - 1].range.clone()].trim_end();
+                if zh {
+                    if prev.ends_with(['：', ':', '，']) && !prev.contains(style.0) {
+                        gaps[0] = prev.to_owned();
+                        lead_in = true;
+                    }
+                } else if prev.ends_with([':', ',', '—']) || prev.ends_with("--") {
+                    let tail = prev.rfind(style.1).map_or(prev, |i| &prev[i + clen..]);
+                    gaps[0] = tail.trim_end_matches(['-', '—']).to_owned();
+                }
+            }
+            // Chinese prose often puts `她问。` or `少安第一次用平静的语调对妻子说话。`
+            // on a line of its own; a line that starts with a name
+            // (`晓霞有点结巴地……`) tells who acts right after.
+            let mut beat = String::new();
+            if zh && gaps[n].trim().is_empty() && q.para + 1 < paras.len() {
+                let next = text[paras[q.para + 1].range.clone()].trim_end();
+                let lead = next.ends_with(['：', ':']);
+                if !next.contains(style.0) && !lead {
+                    if !lead_in && next.chars().count() <= 30 && zh_has_verb(next) {
+                        gaps[n] = next.to_owned();
+                    } else {
+                        beat = next.to_owned();
+                    }
                 }
             } else {
-                None
+                beat = first_clause(&gaps[n]);
+            }
+            // Names in the narration of this paragraph, before each part.
+            let local: Vec<Vec<String>> = gaps
+                .iter()
+                .map(|g| names.mentions(g).into_iter().map(|m| m.1).collect())
+                .collect();
+            let local_subjects: Vec<Vec<String>> = if zh {
+                gaps.iter().map(|g| zh_clause_subjects(&names, g)).collect()
+            } else {
+                Vec::new()
             };
-            let (speaker, method, conf) = match found {
-                Some((Subject::Name(n), true)) => (Some(n), Attribution::Explicit, 0.95),
-                Some((Subject::Pronoun(g), _)) => {
-                    // A name of that gender just before the quote, else the
-                    // other person of the exchange, else a recent mention;
-                    // never the one spoken to (`他对少安说`, `she said to Emma`).
-                    let objects = pronoun_objects(&names, &clause, zh);
-                    let fits = |n: &String| names.gender.get(n) == Some(&g) && !objects.contains(n);
-                    let by_subject = last_subjects.iter().rev().find(|n| fits(n)).cloned();
-                    let by_local = by_subject.or_else(|| local[rg.start].iter().rev().find(|n| fits(n)).cloned());
-                    let by_alt = by_local.or_else(|| alt.clone().filter(|a| fits(a)));
-                    let by_mention = last_mentions
+            let before_clause = |g: &str| -> String {
+                let b = g.trim_end();
+                b[last_sentence_start(b)..].to_owned()
+            };
+            // The speech clause of each part: after it (`"…," said Emma`), else
+            // before it (`Emma turned and said, "…"`).
+            let own: Vec<Option<Clause>> = (0..n)
+                .map(|i| {
+                    let after = first_clause(&gaps[i + 1]);
+                    if let Some((s, true)) = subject_of(&after, true) {
+                        return Some((s, after));
+                    }
+                    let before = before_clause(&gaps[i]);
+                    subject_of(&before, false).filter(|s| s.1).map(|s| (s.0, before))
+                })
+                .collect();
+            // Parts without a clause of their own belong to the speaker before them
+            // in the paragraph, else to the one after.
+            let resolved: Vec<Option<Clause>> = (0..n)
+                .map(|i| {
+                    own[..=i]
                         .iter()
                         .rev()
-                        .find(|n| fits(n) && Some(*n) != prev_speaker.as_ref())
-                        .or_else(|| last_mentions.iter().rev().find(|n| fits(n)))
-                        .cloned();
-                    match by_alt.or(by_mention) {
-                        Some(n) => (Some(n), Attribution::Pronoun, 0.75),
-                        None => (None, Attribution::Unknown, 0.0),
-                    }
+                        .find_map(Clone::clone)
+                        .or_else(|| own[i..].iter().find_map(Clone::clone))
+                })
+                .collect();
+            let mut segments: Vec<(Range<usize>, Option<Clause>)> = Vec::new();
+            for (i, r) in resolved.into_iter().enumerate() {
+                match segments.last_mut() {
+                    Some((rg, s)) if s.as_ref().map(|s| &s.0) == r.as_ref().map(|r| &r.0) => rg.end = i + 1,
+                    _ => segments.push((i..i + 1, r)),
                 }
-                Some((Subject::Name(n), false)) => (Some(n), Attribution::Mention, 0.65),
-                Some((Subject::Narrator, _)) => (Some(narrator_tag.to_owned()), Attribution::Explicit, 0.8),
-                None => match (addressee.clone().filter(|a| Some(a) != prev_speaker.as_ref()), alt) {
-                    (Some(a), _) => (Some(a), Attribution::Addressee, 0.5),
-                    (None, Some(a)) => (Some(a), Attribution::Alternation, 0.5),
-                    _ => (None, Attribution::Unknown, 0.0),
-                },
-            };
-            // Quote text: parts joined; span from the first to the last part.
-            let parts = &q.parts[rg];
-            let joined: Vec<&str> = parts.iter().map(|r| text[r.clone()].trim()).collect();
-            let sep = if zh { "" } else { " " };
-            let utext = joined.join(sep);
-            if utext.trim().is_empty() {
-                continue;
             }
-            // Who is addressed: a name at the start or end of the quote, set off by a comma.
-            let voc = vocative(&names, &utext, zh);
-            addressee = voc.clone().filter(|a| Some(a) != speaker.as_ref());
-            if let Some(s) = &speaker {
-                last_mentions.push(s.clone());
+            for (si, (rg, subj)) in segments.into_iter().enumerate() {
+                last_mentions.extend(local[rg.start].iter().cloned());
+                if zh {
+                    last_subjects.extend(local_subjects[rg.start].iter().cloned());
+                }
+                let (found, clause) = match subj {
+                    Some((s, cl)) => (Some((s, true)), cl),
+                    None => {
+                        let before = before_clause(&gaps[0]);
+                        match subject_of(&before, false) {
+                            Some(f) => (Some(f), before),
+                            None => (after_beat(&names, &beat), String::new()),
+                        }
+                    }
+                };
+                let prev_speaker = recent.last().and_then(|r| r.1.clone());
+                let alt = if recent.len() >= 2 {
+                    let a = &recent[recent.len() - 2].1;
+                    let b = &recent[recent.len() - 1].1;
+                    match (a, b) {
+                        (Some(a), Some(b)) if a != b => Some(a.clone()),
+                        _ => None,
+                    }
+                } else {
+                    None
+                };
+                let (speaker, method, conf) = match found {
+                    Some((Subject::Name(n), true)) => (Some(n), Attribution::Explicit, 0.95),
+                    Some((Subject::Pronoun(g), _)) => {
+                        // A name of that gender just before the quote, else the
+                        // other person of the exchange, else a recent mention;
+                        // never the one spoken to (`他对少安说`, `she said to Emma`).
+                        let objects = pronoun_objects(&names, &clause, zh);
+                        let fits = |n: &String| names.gender.get(n) == Some(&g) && !objects.contains(n);
+                        let by_subject = last_subjects.iter().rev().find(|n| fits(n)).cloned();
+                        let by_local = by_subject.or_else(|| local[rg.start].iter().rev().find(|n| fits(n)).cloned());
+                        let by_alt = by_local.or_else(|| alt.clone().filter(|a| fits(a)));
+                        let by_mention = last_mentions
+                            .iter()
+                            .rev()
+                            .find(|n| fits(n) && Some(*n) != prev_speaker.as_ref())
+                            .or_else(|| last_mentions.iter().rev().find(|n| fits(n)))
+                            .cloned();
+                        match by_alt.or(by_mention) {
+                            Some(n) => (Some(n), Attribution::Pronoun, 0.75),
+                            None => (None, Attribution::Unknown, 0.0),
+                        }
+                    }
+                    Some((Subject::Name(n), false)) => (Some(n), Attribution::Mention, 0.65),
+                    Some((Subject::Narrator, _)) => (Some(narrator_tag.to_owned()), Attribution::Explicit, 0.8),
+                    None => match (addressee.clone().filter(|a| Some(a) != prev_speaker.as_ref()), alt) {
+                        (Some(a), _) => (Some(a), Attribution::Addressee, 0.5),
+                        (None, Some(a)) => (Some(a), Attribution::Alternation, 0.5),
+                        _ => (None, Attribution::Unknown, 0.0),
+                    },
+                };
+                // Quote text: parts joined; span from the first to the last part.
+                let parts = &q.parts[rg];
+                let joined: Vec<&str> = parts.iter().map(|r| text[r.clone()].trim()).collect();
+                let sep = if zh { "" } else { " " };
+                let utext = joined.join(sep);
+                if utext.trim().is_empty() {
+                    continue;
+                }
+                // Who is addressed: a name at the start or end of the quote, set off by a comma.
+                let voc = vocative(&names, &utext, zh);
+                addressee = voc.clone().filter(|a| Some(a) != speaker.as_ref());
+                if let Some(s) = &speaker {
+                    last_mentions.push(s.clone());
+                }
+                recent.push((q.para, speaker.clone()));
+                out.push(Pending {
+                    scene: if si == 0 { scene_title.clone() } else { None },
+                    speaker,
+                    text: utext,
+                    range: parts[0].start..parts[parts.len() - 1].end,
+                    method,
+                    conf,
+                    vocative: voc,
+                    paras: q.start_para..q.para + 1,
+                    recent_names: recent_distinct(&last_mentions),
+                });
             }
-            recent.push((q.para, speaker.clone()));
-            out.push(Pending {
-                scene: if si == 0 { scene_title.clone() } else { None },
-                speaker,
-                text: utext,
-                range: parts[0].start..parts[parts.len() - 1].end,
-                method,
-                conf,
-                vocative: voc,
-                paras: q.start_para..q.para + 1,
-                recent_names: recent_distinct(&last_mentions),
-            });
+            last_mentions.extend(local[n].iter().cloned());
+            if zh {
+                last_subjects.extend(local_subjects[n].iter().cloned());
+            }
         }
-        last_mentions.extend(local[n].iter().cloned());
-        if zh {
-            last_subjects.extend(local_subjects[n].iter().cloned());
-        }
-    }
+        out
+    };
+    // Long books: runs that start at scene breaks are attributed on all cores.
+    // Conversation state resets at scene breaks anyway; only the memory of
+    // names mentioned in the previous chapter is lost at a run boundary.
+    let runs = split_runs(&quotes, &breaks, super::threads());
+    let mut out: Vec<Pending> = super::par_map(&runs, |&(start, end)| {
+        let (brk, seen) = match start.checked_sub(1) {
+            Some(prev) => {
+                let last = quotes[prev].para;
+                (&breaks[breaks.partition_point(|&b| b <= last)..], last + 1)
+            }
+            None => (&breaks[..], 0),
+        };
+        attribute(&quotes[start..end], brk, seen)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     fill_exchanges(&mut out, if zh { 3 } else { 0 });
-    resolve_narrator(&mut out, narrator_tag);
+    resolve_narrator(&mut out, if zh { "我" } else { "I" });
     for p in out {
         if let Some(t) = p.scene {
             c.new_scene(Some(t));
