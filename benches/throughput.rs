@@ -130,6 +130,40 @@ fn script(bytes: usize) -> String {
     s
 }
 
+/// Real prose at real dialogue density: the PDNC development novels from
+/// ../shared/samples, repeated up to the size (read at run time, never copied).
+fn pdnc_repeated(bytes: usize) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/pdnc-dev");
+    let mut parts: Vec<String> = std::fs::read_dir(&root)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("novel_text.txt"))
+                .filter_map(|p| std::fs::read_to_string(p).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    parts.sort();
+    repeat_to(&parts.join("\n\n"), bytes)
+}
+
+/// 红楼梦 (CRLF, mixed quotes) from ../shared/samples, repeated up to the size.
+fn hongloumeng_repeated(bytes: usize) -> String {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/zh-novels/hongloumeng_红楼梦.txt");
+    repeat_to(&std::fs::read_to_string(p).unwrap_or_default(), bytes)
+}
+
+fn repeat_to(text: &str, bytes: usize) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let mut s = String::with_capacity(bytes + text.len());
+    while s.len() < bytes {
+        s.push_str(text);
+        s.push_str("\n\n");
+    }
+    s
+}
+
 /// Makes a source of about the given size in bytes.
 type Generator = fn(usize) -> String;
 
@@ -140,11 +174,14 @@ fn main() {
         .unwrap_or(24usize);
     let dir = std::env::temp_dir().join(format!("dramatis-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    println!("import + extract throughput ({mb} MB each, release build, one thread)");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("import + extract throughput ({mb} MB each, release build, {threads} cores)");
     let only = std::env::var("DRAMATIS_BENCH_ONLY").unwrap_or_default();
-    let kinds: [(&str, Generator); 3] = [
+    let kinds: [(&str, Generator); 5] = [
         ("English novel", english_novel),
         ("Chinese novel", chinese_novel),
+        ("PDNC novels", pdnc_repeated),
+        ("Hongloumeng", hongloumeng_repeated),
         ("Chinese script", script),
     ];
     for (name, make) in kinds {
@@ -152,6 +189,10 @@ fn main() {
             continue;
         }
         let text = make(mb << 20);
+        if text.is_empty() {
+            println!("  {name:<15} skipped: ../shared/samples not found");
+            continue;
+        }
         let path = dir.join(format!("{}.txt", name.replace(' ', "_")));
         std::fs::write(&path, &text).expect("write");
         let mut best = f64::MAX;
