@@ -206,7 +206,7 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<D
                 path: path.into(),
                 format,
                 encoding: decoded.encoding.into(),
-                original: String::new(),
+                original,
                 text,
                 anchors,
                 cues,
@@ -215,17 +215,9 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<D
                 lossy: decoded.replaced,
             }
         }
-        _ => from_text(path, format, decoded.encoding.into(), String::new(), Vec::new()),
+        _ => from_text(path, format, decoded.encoding.into(), original, Vec::new()),
     };
     doc.lossy |= decoded.replaced;
-    if doc.format != SourceFormat::Srt && doc.format != SourceFormat::Ass {
-        let (b, report) = text::normalize(&original);
-        let (t, a) = b.finish();
-        doc.text = t;
-        doc.anchors = a;
-        doc.normalized = report;
-    }
-    doc.original = original;
     Ok(doc)
 }
 
