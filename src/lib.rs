@@ -11,5 +11,6 @@ pub mod ingest;
 pub mod jobs;
 pub mod persona;
 pub mod pipeline;
+pub mod store;
 
 pub use jobs::{Error, Result};

@@ -1,0 +1,765 @@
+//! store: the persona library in one SQLite file (WAL, foreign keys on,
+//! forward migrations). Large artifacts live as files beside it, referenced by
+//! path and checksum. The app and the CLI use this typed API and never SQL.
+
+mod schema;
+
+use crate::dataset::{Sample, Split};
+use crate::jobs::{Error, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+pub use schema::MIGRATIONS;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// An open library.
+pub struct Library {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn db_error(path: &Path, e: rusqlite::Error) -> Error {
+    let detail = match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+            "the disk is full. Free some space and try again; nothing was half-written".to_owned()
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            "this is not a Dramatis library (not an SQLite database). Choose another file or move it away".to_owned()
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
+            "the library is busy in another Dramatis window. Close it and try again".to_owned()
+        }
+        _ => format!("library error: {e}"),
+    };
+    Error::Format {
+        path: path.into(),
+        detail,
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// SHA-256 of bytes, as lowercase hex.
+pub fn checksum(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SourceRecord {
+    pub id: i64,
+    pub file_name: String,
+    pub checksum: String,
+    pub format: String,
+    pub encoding: String,
+    pub bytes: i64,
+    pub imported_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Persona {
+    pub id: i64,
+    pub name: String,
+    pub character: String,
+    pub source_title: String,
+    pub system_prompt: String,
+    pub description: String,
+    pub greeting: String,
+    pub avatar: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AliasGroup {
+    pub id: i64,
+    pub main_name: String,
+    pub aliases: Vec<String>,
+    pub gender: Option<String>,
+    pub lines: i64,
+    pub confirmed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DatasetRecord {
+    pub id: i64,
+    pub persona_id: Option<i64>,
+    pub name: String,
+    pub rows: i64,
+    pub enabled_rows: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DatasetRow {
+    pub id: i64,
+    pub position: i64,
+    pub sample: SampleFields,
+    pub split: String,
+    pub enabled: bool,
+    pub edited: bool,
+}
+
+/// The editable fields of a row.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct SampleFields {
+    pub system: String,
+    pub instruction: String,
+    pub input: String,
+    pub output: String,
+    pub history: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ModelRecord {
+    pub id: i64,
+    /// "hub", "folder" or "gguf".
+    pub kind: String,
+    pub reference: String,
+    pub architecture: String,
+    pub size_bytes: i64,
+    pub quantization: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Conversation {
+    pub id: i64,
+    pub persona_id: Option<i64>,
+    pub title: String,
+    pub created_at: i64,
+    pub messages: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Message {
+    pub id: i64,
+    pub role: String,
+    pub content: String,
+    /// The generation settings used, as JSON.
+    pub settings: String,
+    pub adapter_id: Option<i64>,
+    pub created_at: i64,
+}
+
+/// What to keep when a persona is deleted; everything else goes.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Keep {
+    pub datasets: bool,
+    pub conversations: bool,
+    pub adapters: bool,
+}
+
+/// What deleting a persona removes (or would remove).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct DeletionPlan {
+    pub persona: String,
+    pub datasets: Vec<i64>,
+    pub conversations: Vec<i64>,
+    pub adapters: Vec<i64>,
+    /// Files removed with the rows that own them.
+    pub files: Vec<String>,
+}
+
+impl Library {
+    /// The library in the platform's app-data folder.
+    pub fn default_path() -> PathBuf {
+        match directories::ProjectDirs::from("org", "Dramatis", "Dramatis") {
+            Some(d) => d.data_dir().join("library.sqlite"),
+            None => PathBuf::from("dramatis-library.sqlite"),
+        }
+    }
+
+    /// Open (or create) a library and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
+        let e = |err| db_error(path, err);
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(e)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(e)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(e)?;
+        let mut lib = Library {
+            conn,
+            path: path.into(),
+        };
+        lib.migrate()?;
+        Ok(lib)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The folder for files that belong to the library (adapters, exports).
+    pub fn files_dir(&self) -> PathBuf {
+        self.path.with_extension("files")
+    }
+
+    fn err(&self, e: rusqlite::Error) -> Error {
+        db_error(&self.path, e)
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let v = self.schema_version()?;
+        if v > SCHEMA_VERSION {
+            return Err(Error::Format {
+                path: self.path.clone(),
+                detail: format!(
+                    "this library was written by a newer Dramatis (schema {v}, this one knows {SCHEMA_VERSION}). Update Dramatis to open it"
+                ),
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(v.max(0) as usize) {
+            let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
+            tx.execute_batch(sql).map_err(|e| db_error(&self.path, e))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(|e| db_error(&self.path, e))?;
+            tx.commit().map_err(|e| db_error(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    // ---- sources ----
+
+    /// Store an imported document; the same file imported twice is stored once.
+    pub fn add_source(&mut self, doc: &crate::ingest::Document, bytes: &[u8]) -> Result<i64> {
+        let sum = checksum(bytes);
+        if let Some(id) = self
+            .conn
+            .query_row("SELECT id FROM sources WHERE checksum = ?1", [&sum], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?
+        {
+            return Ok(id);
+        }
+        let format = serde_json::to_value(doc.format)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.conn
+            .execute(
+                "INSERT INTO sources (file_name, checksum, format, encoding, bytes, text, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![doc.file_name(), sum, format, doc.encoding, bytes.len() as i64, doc.text, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn sources(&self) -> Result<Vec<SourceRecord>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, file_name, checksum, format, encoding, bytes, imported_at FROM sources ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(SourceRecord {
+                    id: r.get(0)?,
+                    file_name: r.get(1)?,
+                    checksum: r.get(2)?,
+                    format: r.get(3)?,
+                    encoding: r.get(4)?,
+                    bytes: r.get(5)?,
+                    imported_at: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// The normalised text of a source.
+    pub fn source_text(&self, id: i64) -> Result<String> {
+        self.conn
+            .query_row("SELECT text FROM sources WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| Error::Invalid(format!("there is no source {id} in the library")))
+    }
+
+    // ---- personas ----
+
+    pub fn create_persona(&mut self, p: &Persona, sources: &[i64]) -> Result<i64> {
+        let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
+        tx.execute(
+            "INSERT INTO personas (name, character, source_title, system_prompt, description, greeting, avatar, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![p.name, p.character, p.source_title, p.system_prompt, p.description, p.greeting, p.avatar, now()],
+        )
+        .map_err(|e| db_error(&self.path, e))?;
+        let id = tx.last_insert_rowid();
+        for (i, s) in sources.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO persona_sources (persona_id, source_id, position) VALUES (?1, ?2, ?3)",
+                params![id, s, i as i64],
+            )
+            .map_err(|e| db_error(&self.path, e))?;
+        }
+        tx.commit().map_err(|e| db_error(&self.path, e))?;
+        Ok(id)
+    }
+
+    pub fn update_persona(&mut self, p: &Persona) -> Result<()> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE personas SET name = ?2, character = ?3, source_title = ?4, system_prompt = ?5, description = ?6, greeting = ?7, avatar = ?8 WHERE id = ?1",
+                params![p.id, p.name, p.character, p.source_title, p.system_prompt, p.description, p.greeting, p.avatar],
+            )
+            .map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(Error::Invalid(format!("there is no persona {} in the library", p.id)));
+        }
+        Ok(())
+    }
+
+    pub fn personas(&self) -> Result<Vec<Persona>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, name, character, source_title, system_prompt, description, greeting, avatar, created_at FROM personas ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(Persona {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    character: r.get(2)?,
+                    source_title: r.get(3)?,
+                    system_prompt: r.get(4)?,
+                    description: r.get(5)?,
+                    greeting: r.get(6)?,
+                    avatar: r.get(7)?,
+                    created_at: r.get(8)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    pub fn persona(&self, id: i64) -> Result<Persona> {
+        self.personas()?.into_iter().find(|p| p.id == id).ok_or_else(|| {
+            Error::Invalid(format!(
+                "there is no persona {id} in the library; `dramatis library list` shows them"
+            ))
+        })
+    }
+
+    pub fn persona_sources(&self, persona: i64) -> Result<Vec<i64>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT source_id FROM persona_sources WHERE persona_id = ?1 ORDER BY position")
+            .map_err(|e| self.err(e))?;
+        let rows = st.query_map([persona], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Replace the alias groups of a persona (the cast as the user confirmed it).
+    pub fn set_alias_groups(&mut self, persona: i64, groups: &[AliasGroup]) -> Result<()> {
+        let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
+        tx.execute("DELETE FROM alias_groups WHERE persona_id = ?1", [persona])
+            .map_err(|e| db_error(&self.path, e))?;
+        for g in groups {
+            tx.execute(
+                "INSERT INTO alias_groups (persona_id, main_name, aliases, gender, lines, confirmed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![persona, g.main_name, serde_json::to_string(&g.aliases).unwrap_or_default(), g.gender, g.lines, g.confirmed],
+            )
+            .map_err(|e| db_error(&self.path, e))?;
+        }
+        tx.commit().map_err(|e| db_error(&self.path, e))
+    }
+
+    pub fn alias_groups(&self, persona: i64) -> Result<Vec<AliasGroup>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, main_name, aliases, gender, lines, confirmed FROM alias_groups WHERE persona_id = ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([persona], |r| {
+                let aliases: String = r.get(2)?;
+                Ok(AliasGroup {
+                    id: r.get(0)?,
+                    main_name: r.get(1)?,
+                    aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+                    gender: r.get(3)?,
+                    lines: r.get(4)?,
+                    confirmed: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    // ---- datasets ----
+
+    /// Store a dataset and all its rows in one transaction.
+    pub fn create_dataset(
+        &mut self,
+        persona: Option<i64>,
+        name: &str,
+        samples: &[Sample],
+        report: &str,
+    ) -> Result<i64> {
+        let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
+        tx.execute(
+            "INSERT INTO datasets (persona_id, name, report, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![persona, name, report, now()],
+        )
+        .map_err(|e| db_error(&self.path, e))?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut st = tx
+                .prepare("INSERT INTO dataset_rows (dataset_id, position, system, instruction, input, output, history, split) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+                .map_err(|e| db_error(&self.path, e))?;
+            for (i, s) in samples.iter().enumerate() {
+                let split = if s.split == Split::Validation {
+                    "validation"
+                } else {
+                    "train"
+                };
+                st.execute(params![
+                    id,
+                    i as i64,
+                    s.system,
+                    s.instruction,
+                    s.input,
+                    s.output,
+                    serde_json::to_string(&s.history).unwrap_or_else(|_| "[]".into()),
+                    split
+                ])
+                .map_err(|e| db_error(&self.path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| db_error(&self.path, e))?;
+        Ok(id)
+    }
+
+    pub fn datasets(&self) -> Result<Vec<DatasetRecord>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT d.id, d.persona_id, d.name, d.created_at, COUNT(r.id), COALESCE(SUM(r.enabled), 0)
+                 FROM datasets d LEFT JOIN dataset_rows r ON r.dataset_id = d.id GROUP BY d.id ORDER BY d.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(DatasetRecord {
+                    id: r.get(0)?,
+                    persona_id: r.get(1)?,
+                    name: r.get(2)?,
+                    created_at: r.get(3)?,
+                    rows: r.get(4)?,
+                    enabled_rows: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    pub fn dataset_rows(&self, dataset: i64) -> Result<Vec<DatasetRow>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, position, system, instruction, input, output, history, split, enabled, edited FROM dataset_rows WHERE dataset_id = ?1 ORDER BY position")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([dataset], |r| {
+                let history: String = r.get(6)?;
+                Ok(DatasetRow {
+                    id: r.get(0)?,
+                    position: r.get(1)?,
+                    sample: SampleFields {
+                        system: r.get(2)?,
+                        instruction: r.get(3)?,
+                        input: r.get(4)?,
+                        output: r.get(5)?,
+                        history: serde_json::from_str(&history).unwrap_or_default(),
+                    },
+                    split: r.get(7)?,
+                    enabled: r.get(8)?,
+                    edited: r.get(9)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Rows that are enabled, as samples ready for export or training.
+    pub fn dataset_samples(&self, dataset: i64) -> Result<Vec<Sample>> {
+        Ok(self
+            .dataset_rows(dataset)?
+            .into_iter()
+            .filter(|r| r.enabled)
+            .map(|r| Sample {
+                system: r.sample.system,
+                instruction: r.sample.instruction,
+                input: r.sample.input,
+                output: r.sample.output,
+                history: r.sample.history,
+                scene: None,
+                split: if r.split == "validation" {
+                    Split::Validation
+                } else {
+                    Split::Train
+                },
+            })
+            .collect())
+    }
+
+    pub fn set_row_enabled(&mut self, row: i64, enabled: bool) -> Result<()> {
+        self.update_row(
+            "UPDATE dataset_rows SET enabled = ?2 WHERE id = ?1",
+            params![row, enabled],
+            row,
+        )
+    }
+
+    pub fn set_row_split(&mut self, row: i64, split: Split) -> Result<()> {
+        let s = if split == Split::Validation {
+            "validation"
+        } else {
+            "train"
+        };
+        self.update_row("UPDATE dataset_rows SET split = ?2 WHERE id = ?1", params![row, s], row)
+    }
+
+    /// Replace a row's text; the row is marked as edited by hand.
+    pub fn edit_row(&mut self, row: i64, f: &SampleFields) -> Result<()> {
+        self.update_row(
+            "UPDATE dataset_rows SET system = ?2, instruction = ?3, input = ?4, output = ?5, history = ?6, edited = 1 WHERE id = ?1",
+            params![row, f.system, f.instruction, f.input, f.output, serde_json::to_string(&f.history).unwrap_or_else(|_| "[]".into())],
+            row,
+        )
+    }
+
+    fn update_row(&mut self, sql: &str, p: &[&dyn rusqlite::ToSql], row: i64) -> Result<()> {
+        let n = self.conn.execute(sql, p).map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(Error::Invalid(format!("there is no dataset row {row}")));
+        }
+        Ok(())
+    }
+
+    // ---- models, runs, adapters ----
+
+    pub fn add_model(&mut self, m: &ModelRecord) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO models (kind, reference, architecture, size_bytes, quantization, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![m.kind, m.reference, m.architecture, m.size_bytes, m.quantization, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn models(&self) -> Result<Vec<ModelRecord>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, kind, reference, architecture, size_bytes, quantization FROM models ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(ModelRecord {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    reference: r.get(2)?,
+                    architecture: r.get(3)?,
+                    size_bytes: r.get(4)?,
+                    quantization: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Record an adapter whose files are already written (atomically) at `path`.
+    pub fn add_adapter(&mut self, persona: Option<i64>, run: Option<i64>, path: &Path) -> Result<i64> {
+        let sum = checksum_file(path)?;
+        self.conn
+            .execute(
+                "INSERT INTO adapters (persona_id, run_id, path, checksum, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![persona, run, path.display().to_string(), sum, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    // ---- conversations ----
+
+    pub fn create_conversation(&mut self, persona: Option<i64>, title: &str) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO conversations (persona_id, title, created_at) VALUES (?1, ?2, ?3)",
+                params![persona, title, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn add_message(
+        &mut self,
+        conversation: i64,
+        role: &str,
+        content: &str,
+        settings: &str,
+        adapter: Option<i64>,
+    ) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO messages (conversation_id, role, content, settings, adapter_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![conversation, role, content, settings, adapter, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn conversations(&self) -> Result<Vec<Conversation>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT c.id, c.persona_id, c.title, c.created_at, COUNT(m.id) FROM conversations c
+                 LEFT JOIN messages m ON m.conversation_id = c.id GROUP BY c.id ORDER BY c.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(Conversation {
+                    id: r.get(0)?,
+                    persona_id: r.get(1)?,
+                    title: r.get(2)?,
+                    created_at: r.get(3)?,
+                    messages: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    pub fn messages(&self, conversation: i64) -> Result<Vec<Message>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, role, content, settings, adapter_id, created_at FROM messages WHERE conversation_id = ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([conversation], |r| {
+                Ok(Message {
+                    id: r.get(0)?,
+                    role: r.get(1)?,
+                    content: r.get(2)?,
+                    settings: r.get(3)?,
+                    adapter_id: r.get(4)?,
+                    created_at: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    // ---- deleting ----
+
+    fn ids(&self, sql: &str, id: i64) -> Result<Vec<i64>> {
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = st.query_map([id], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// What deleting a persona would remove, keeping what `keep` names.
+    pub fn plan_delete_persona(&self, persona: i64, keep: Keep) -> Result<DeletionPlan> {
+        let p = self.persona(persona)?;
+        let mut plan = DeletionPlan {
+            persona: p.name,
+            ..Default::default()
+        };
+        if !keep.datasets {
+            plan.datasets = self.ids("SELECT id FROM datasets WHERE persona_id = ?1 ORDER BY id", persona)?;
+        }
+        if !keep.conversations {
+            plan.conversations = self.ids(
+                "SELECT id FROM conversations WHERE persona_id = ?1 ORDER BY id",
+                persona,
+            )?;
+        }
+        if !keep.adapters {
+            plan.adapters = self.ids("SELECT id FROM adapters WHERE persona_id = ?1 ORDER BY id", persona)?;
+            for a in &plan.adapters {
+                let path: String = self
+                    .conn
+                    .query_row("SELECT path FROM adapters WHERE id = ?1", [a], |r| r.get(0))
+                    .map_err(|e| self.err(e))?;
+                plan.files.push(path);
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Delete a persona and what the plan lists, in one transaction; files
+    /// go after the rows are gone (a crash in between leaves only stray files).
+    pub fn delete_persona(&mut self, persona: i64, keep: Keep) -> Result<DeletionPlan> {
+        let plan = self.plan_delete_persona(persona, keep)?;
+        let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
+        let e = |err| db_error(&self.path, err);
+        for d in &plan.datasets {
+            tx.execute("DELETE FROM datasets WHERE id = ?1", [d]).map_err(e)?;
+        }
+        for c in &plan.conversations {
+            tx.execute("DELETE FROM conversations WHERE id = ?1", [c]).map_err(e)?;
+        }
+        for a in &plan.adapters {
+            tx.execute("DELETE FROM adapters WHERE id = ?1", [a]).map_err(e)?;
+        }
+        tx.execute("DELETE FROM personas WHERE id = ?1", [persona]).map_err(e)?;
+        tx.commit().map_err(e)?;
+        for f in &plan.files {
+            let p = Path::new(f);
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(p)
+            } else {
+                std::fs::remove_file(p)
+            };
+        }
+        Ok(plan)
+    }
+}
+
+/// SHA-256 of a file, or of every file in a folder (sorted by name).
+pub fn checksum_file(path: &Path) -> Result<String> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| Error::io(path, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        entries.sort();
+        let mut h = Sha256::new();
+        for p in entries {
+            h.update(
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            h.update(std::fs::read(&p).map_err(|e| Error::io(&p, e))?);
+        }
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    } else {
+        Ok(checksum(&std::fs::read(path).map_err(|e| Error::io(path, e))?))
+    }
+}
