@@ -1,5 +1,7 @@
 //! The `dramatis` command line: a thin face on the engine.
 
+mod cli_library;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dramatis::dataset::{io::Format, DatasetOptions};
 use dramatis::extract::{CastHint, ExtractOptions, Layout, Script};
@@ -58,6 +60,12 @@ enum Command {
     },
     /// Extract utterances; with --character, build the persona dataset.
     Extract(Box<ExtractArgs>),
+    /// The persona library: list, show, delete, export.
+    Library(cli_library::LibraryArgs),
+    /// Create a persona in the library from sources.
+    Persona(cli_library::PersonaArgs),
+    /// Conversations kept in the library.
+    Conversations(cli_library::ConversationArgs),
     /// Run the whole pipeline on the bundled sample personas.
     Demo {
         /// Where to write the datasets.
@@ -101,7 +109,7 @@ impl From<LayoutArg> for Layout {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
+pub enum FormatArg {
     Alpaca,
     Sharegpt,
 }
@@ -206,7 +214,7 @@ fn finish_bar(bar: &Arc<Mutex<Option<ProgressBar>>>) {
     }
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
+pub fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
     let s = serde_json::to_string_pretty(v).map_err(|e| Error::Invalid(e.to_string()))?;
     println!("{s}");
     Ok(())
@@ -300,6 +308,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Extract(a) => extract(*a),
+        Command::Library(a) => cli_library::library(a),
+        Command::Persona(a) => cli_library::persona(a),
+        Command::Conversations(a) => cli_library::conversations(a),
         Command::Dataset {
             file,
             to,

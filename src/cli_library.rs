@@ -1,0 +1,486 @@
+//! `dramatis library`, `dramatis persona`, `dramatis conversations`: the CLI
+//! face of the persona library (the engine's `store`).
+
+use clap::{Args, Subcommand, ValueEnum};
+use dramatis::dataset::{self, io::Format, DatasetOptions};
+use dramatis::extract::ExtractOptions;
+use dramatis::ingest::IngestOptions;
+use dramatis::jobs::{Error, Job};
+use dramatis::store::{AliasGroup, Keep, Library, Persona};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct LibraryArgs {
+    /// The library file (default: the app-data folder, or $DRAMATIS_LIBRARY).
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: LibraryCommand,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Kind {
+    Persona,
+    Dataset,
+    Conversation,
+}
+
+#[derive(Subcommand)]
+enum LibraryCommand {
+    /// Everything in the library.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One item in full.
+    Show {
+        #[arg(value_enum)]
+        kind: Kind,
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a persona; says what goes and what stays, and needs --yes.
+    Delete {
+        #[arg(value_enum)]
+        kind: Kind,
+        id: i64,
+        /// What to keep: datasets, conversations, adapters (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        keep: Vec<String>,
+        /// Really delete.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Write a dataset (enabled rows) as Alpaca/ShareGPT files with dataset_info.json.
+    Export {
+        id: i64,
+        #[arg(short, long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "alpaca")]
+        format: super::FormatArg,
+        #[arg(long)]
+        jsonl: bool,
+    },
+    /// Writes items in a loop, printing each commit (for the crash test).
+    #[command(hide = true)]
+    Stress,
+}
+
+#[derive(Args)]
+pub struct PersonaArgs {
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: PersonaCommand,
+}
+
+#[derive(Subcommand)]
+enum PersonaCommand {
+    /// Import sources, build the dataset and keep the persona in the library.
+    Create {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        character: String,
+        /// The persona's name (default: the character).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        system: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct ConversationArgs {
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: ConversationCommand,
+}
+
+#[derive(Subcommand)]
+enum ConversationCommand {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a conversation as JSON (ShareGPT-style messages) or Markdown.
+    Export {
+        id: i64,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+}
+
+fn open(db: &Option<PathBuf>) -> Result<Library, Error> {
+    let path = db
+        .clone()
+        .or_else(|| std::env::var_os("DRAMATIS_LIBRARY").map(PathBuf::from))
+        .unwrap_or_else(Library::default_path);
+    Library::open(&path)
+}
+
+fn not_found(kind: &str, id: i64) -> Error {
+    Error::Invalid(format!(
+        "there is no {kind} {id} in the library; `dramatis library list` shows what there is"
+    ))
+}
+
+pub fn library(a: LibraryArgs) -> Result<(), Error> {
+    let mut lib = open(&a.db)?;
+    match a.command {
+        LibraryCommand::List { json } => {
+            let personas = lib.personas()?;
+            let datasets = lib.datasets()?;
+            let sources = lib.sources()?;
+            let conversations = lib.conversations()?;
+            let models = lib.models()?;
+            if json {
+                return super::print_json(&serde_json::json!({
+                    "library": lib.path(), "personas": personas, "datasets": datasets,
+                    "sources": sources, "conversations": conversations, "models": models,
+                }));
+            }
+            println!("Library {}", lib.path().display());
+            println!("personas ({}):", personas.len());
+            for p in &personas {
+                println!(
+                    "  #{:<4} {} ({}){}",
+                    p.id,
+                    p.name,
+                    p.character,
+                    if p.source_title.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — {}", p.source_title)
+                    }
+                );
+            }
+            println!("datasets ({}):", datasets.len());
+            for d in &datasets {
+                println!(
+                    "  #{:<4} {} — {} rows ({} enabled){}",
+                    d.id,
+                    d.name,
+                    d.rows,
+                    d.enabled_rows,
+                    d.persona_id.map_or(String::new(), |p| format!(", persona #{p}"))
+                );
+            }
+            println!("sources ({}):", sources.len());
+            for s in &sources {
+                println!(
+                    "  #{:<4} {} ({}, {}, {} bytes)",
+                    s.id, s.file_name, s.format, s.encoding, s.bytes
+                );
+            }
+            println!("conversations ({}), models ({})", conversations.len(), models.len());
+            Ok(())
+        }
+        LibraryCommand::Show { kind, id, json } => match kind {
+            Kind::Persona => {
+                let p = lib.persona(id)?;
+                let aliases = lib.alias_groups(id)?;
+                let sources = lib.persona_sources(id)?;
+                if json {
+                    return super::print_json(
+                        &serde_json::json!({"persona": p, "alias_groups": aliases, "sources": sources}),
+                    );
+                }
+                println!(
+                    "#{} {} ({})\n  system prompt: {}\n  greeting: {}",
+                    p.id, p.name, p.character, p.system_prompt, p.greeting
+                );
+                for g in aliases {
+                    println!(
+                        "  {} = {}{}",
+                        g.main_name,
+                        g.aliases.join(" / "),
+                        if g.confirmed { "" } else { " (suggested)" }
+                    );
+                }
+                Ok(())
+            }
+            Kind::Dataset => {
+                let d = lib
+                    .datasets()?
+                    .into_iter()
+                    .find(|d| d.id == id)
+                    .ok_or_else(|| not_found("dataset", id))?;
+                let rows = lib.dataset_rows(id)?;
+                if json {
+                    return super::print_json(&serde_json::json!({"dataset": d, "rows": rows}));
+                }
+                println!("#{} {} — {} rows ({} enabled)", d.id, d.name, d.rows, d.enabled_rows);
+                for r in rows.iter().take(50) {
+                    println!(
+                        "  [{}{}] {} → {}",
+                        r.split,
+                        if r.enabled { "" } else { ", off" },
+                        r.sample.instruction,
+                        r.sample.output
+                    );
+                }
+                Ok(())
+            }
+            Kind::Conversation => show_conversation(&lib, id, json),
+        },
+        LibraryCommand::Delete { kind, id, keep, yes } => {
+            if !matches!(kind, Kind::Persona) {
+                return Err(Error::Invalid(
+                    "only personas can be deleted from the CLI for now".into(),
+                ));
+            }
+            let mut k = Keep::default();
+            for item in &keep {
+                match item.as_str() {
+                    "datasets" => k.datasets = true,
+                    "conversations" => k.conversations = true,
+                    "adapters" => k.adapters = true,
+                    other => {
+                        return Err(Error::Invalid(format!(
+                            "--keep {other}: choose from datasets, conversations, adapters"
+                        )))
+                    }
+                }
+            }
+            let plan = if yes {
+                lib.delete_persona(id, k)?
+            } else {
+                lib.plan_delete_persona(id, k)?
+            };
+            let verb = if yes { "Deleted" } else { "Would delete" };
+            println!(
+                "{verb} persona \"{}\" with {} datasets, {} conversations, {} adapters ({} files).",
+                plan.persona,
+                plan.datasets.len(),
+                plan.conversations.len(),
+                plan.adapters.len(),
+                plan.files.len()
+            );
+            if !yes {
+                println!("Nothing was deleted. Keep some of it with --keep datasets,conversations,adapters; run again with --yes to delete.");
+            }
+            Ok(())
+        }
+        LibraryCommand::Export { id, out, format, jsonl } => {
+            let d = lib
+                .datasets()?
+                .into_iter()
+                .find(|d| d.id == id)
+                .ok_or_else(|| not_found("dataset", id))?;
+            let samples = lib.dataset_samples(id)?;
+            let convs: Vec<_> = samples.iter().map(dataset::io::sample_to_conversation).collect();
+            let f = match format {
+                super::FormatArg::Alpaca => Format::Alpaca,
+                super::FormatArg::Sharegpt => Format::ShareGpt,
+            };
+            let files = dataset::io::export(&out, &dramatis::persona::slug(&d.name), f, jsonl, &samples, &convs)?;
+            println!(
+                "wrote {} ({} rows) and {}",
+                files.train.display(),
+                samples.len(),
+                files.dataset_info.display()
+            );
+            Ok(())
+        }
+        LibraryCommand::Stress => stress(&mut lib),
+    }
+}
+
+fn show_conversation(lib: &Library, id: i64, json: bool) -> Result<(), Error> {
+    let c = lib
+        .conversations()?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| not_found("conversation", id))?;
+    let msgs = lib.messages(id)?;
+    if json {
+        return super::print_json(&serde_json::json!({"conversation": c, "messages": msgs}));
+    }
+    println!("#{} {}", c.id, c.title);
+    for m in msgs {
+        println!("{}: {}", m.role, m.content);
+    }
+    Ok(())
+}
+
+pub fn persona(a: PersonaArgs) -> Result<(), Error> {
+    let mut lib = open(&a.db)?;
+    match a.command {
+        PersonaCommand::Create {
+            files,
+            character,
+            name,
+            aliases,
+            title,
+            system,
+            json,
+        } => {
+            let job = Job::silent();
+            let (docs, _) = dramatis::pipeline::import_all(&files, &IngestOptions::default(), &job)?;
+            let mut source_ids = Vec::new();
+            for (doc, f) in docs.iter().zip(&files) {
+                let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
+                source_ids.push(lib.add_source(doc, &bytes)?);
+            }
+            let script = dramatis::extract::extract(&docs, &ExtractOptions::default());
+            let opts = DatasetOptions {
+                character: character.clone(),
+                aliases: aliases.clone(),
+                system_prompt: system.clone(),
+                source_title: title.clone().unwrap_or_default(),
+                ..Default::default()
+            };
+            let data = dataset::build(&script, &opts)?;
+            let persona = Persona {
+                name: name.unwrap_or_else(|| character.clone()),
+                character: character.clone(),
+                source_title: title.unwrap_or_default(),
+                system_prompt: data.system_prompt.clone(),
+                ..Default::default()
+            };
+            let pid = lib.create_persona(&persona, &source_ids)?;
+            let groups: Vec<AliasGroup> = script
+                .cast
+                .members
+                .iter()
+                .take(30)
+                .map(|m| AliasGroup {
+                    id: 0,
+                    main_name: m.name.clone(),
+                    aliases: m.suggested_aliases.iter().map(|s| s.alias.clone()).collect(),
+                    gender: None,
+                    lines: m.lines as i64,
+                    confirmed: m.name == character && !aliases.is_empty(),
+                })
+                .collect();
+            lib.set_alias_groups(pid, &groups)?;
+            let report = serde_json::to_string(&data.report).unwrap_or_default();
+            let did = lib.create_dataset(Some(pid), &character, &data.samples, &report)?;
+            if json {
+                return super::print_json(
+                    &serde_json::json!({"persona": pid, "dataset": did, "sources": source_ids, "rows": data.samples.len()}),
+                );
+            }
+            println!(
+                "Created persona #{pid} \"{}\" with dataset #{did} ({} rows) from {} source(s).",
+                persona.name,
+                data.samples.len(),
+                source_ids.len()
+            );
+            Ok(())
+        }
+    }
+}
+
+pub fn conversations(a: ConversationArgs) -> Result<(), Error> {
+    let lib = open(&a.db)?;
+    match a.command {
+        ConversationCommand::List { json } => {
+            let cs = lib.conversations()?;
+            if json {
+                return super::print_json(&cs);
+            }
+            for c in cs {
+                println!(
+                    "#{:<4} {} ({} messages){}",
+                    c.id,
+                    c.title,
+                    c.messages,
+                    c.persona_id.map_or(String::new(), |p| format!(", persona #{p}"))
+                );
+            }
+            Ok(())
+        }
+        ConversationCommand::Show { id, json } => show_conversation(&lib, id, json),
+        ConversationCommand::Export { id, out } => {
+            let c = lib
+                .conversations()?
+                .into_iter()
+                .find(|c| c.id == id)
+                .ok_or_else(|| not_found("conversation", id))?;
+            let msgs = lib.messages(id)?;
+            let text = if out.extension().is_some_and(|e| e == "md") {
+                let mut s = format!("# {}\n\n", c.title);
+                for m in &msgs {
+                    s.push_str(&format!("**{}**: {}\n\n", m.role, m.content));
+                }
+                s
+            } else {
+                let messages: Vec<_> = msgs
+                    .iter()
+                    .map(|m| serde_json::json!({"from": if m.role == "user" { "human" } else if m.role == "assistant" { "gpt" } else { m.role.as_str() }, "value": m.content}))
+                    .collect();
+                serde_json::to_string_pretty(&serde_json::json!({"title": c.title, "conversations": messages}))
+                    .unwrap_or_default()
+            };
+            dramatis::jobs::write_atomic(&out, text.as_bytes())?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+/// Write items forever, printing each one after its commit; the crash test
+/// kills this process at random points and checks what was printed is there.
+fn stress(lib: &mut Library) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for i in 0u64.. {
+        let text = format!("第1幕\n皇帝：第{i}次。\n甄嬛：臣妾记得第{i}次。\n");
+        let doc = dramatis::ingest::import_bytes(Path::new("s.txt"), text.as_bytes(), &IngestOptions::default())?;
+        let src = lib.add_source(&doc, text.as_bytes())?;
+        writeln!(out, "source {src} {}", doc.text.len()).ok();
+        let pid = lib.create_persona(
+            &Persona {
+                name: format!("p{i}"),
+                character: "甄嬛".into(),
+                ..Default::default()
+            },
+            &[src],
+        )?;
+        writeln!(out, "persona {pid} p{i}").ok();
+        let samples: Vec<_> = (0..40)
+            .map(|j| dataset::Sample {
+                system: String::new(),
+                instruction: format!("q{i}-{j}"),
+                input: String::new(),
+                output: format!("a{i}-{j}"),
+                history: Vec::new(),
+                scene: None,
+                split: dataset::Split::Train,
+            })
+            .collect();
+        let did = lib.create_dataset(Some(pid), &format!("d{i}"), &samples, "{}")?;
+        writeln!(out, "dataset {did} 40").ok();
+        let row = lib.dataset_rows(did)?[7].id;
+        lib.set_row_enabled(row, false)?;
+        writeln!(out, "disabled {did} {row}").ok();
+        let cid = lib.create_conversation(Some(pid), &format!("c{i}"))?;
+        for k in 0..5 {
+            let mid = lib.add_message(
+                cid,
+                if k % 2 == 0 { "user" } else { "assistant" },
+                &format!("m{i}-{k}"),
+                "{}",
+                None,
+            )?;
+            writeln!(out, "message {cid} {mid} m{i}-{k}").ok();
+        }
+        out.flush().ok();
+    }
+    Ok(())
+}
