@@ -25,6 +25,20 @@ pub enum Kind {
     Conversation,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ExportKind {
+    Dataset,
+    Persona,
+    Card,
+    TrainConfig,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Tool {
+    Llamafactory,
+    Axolotl,
+}
+
 #[derive(Subcommand)]
 enum LibraryCommand {
     /// Everything in the library.
@@ -52,8 +66,11 @@ enum LibraryCommand {
         #[arg(long)]
         yes: bool,
     },
-    /// Write a dataset (enabled rows) as Alpaca/ShareGPT files with dataset_info.json.
+    /// Export: a dataset (Alpaca/ShareGPT + dataset_info.json), a persona pack
+    /// (zip), a character card (.png or .json) or a training config.
     Export {
+        #[arg(value_enum)]
+        what: ExportKind,
         id: i64,
         #[arg(short, long)]
         out: PathBuf,
@@ -61,6 +78,21 @@ enum LibraryCommand {
         format: super::FormatArg,
         #[arg(long)]
         jsonl: bool,
+        /// Persona packs: include the persona's conversations.
+        #[arg(long)]
+        conversations: bool,
+        /// The base model named in packs, cards and training configs.
+        #[arg(long)]
+        base_model: Option<String>,
+        /// Training configs: which trainer.
+        #[arg(long, value_enum, default_value = "llamafactory")]
+        tool: Tool,
+    },
+    /// Import a persona pack (.zip) or a character card (.png / .json).
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Writes items in a loop, printing each commit (for the crash test).
     #[command(hide = true)]
@@ -275,25 +307,107 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
             }
             Ok(())
         }
-        LibraryCommand::Export { id, out, format, jsonl } => {
-            let d = lib
-                .datasets()?
-                .into_iter()
-                .find(|d| d.id == id)
-                .ok_or_else(|| not_found("dataset", id))?;
-            let samples = lib.dataset_samples(id)?;
-            let convs: Vec<_> = samples.iter().map(dataset::io::sample_to_conversation).collect();
-            let f = match format {
-                super::FormatArg::Alpaca => Format::Alpaca,
-                super::FormatArg::Sharegpt => Format::ShareGpt,
+        LibraryCommand::Export {
+            what,
+            id,
+            out,
+            format,
+            jsonl,
+            conversations,
+            base_model,
+            tool,
+        } => match what {
+            ExportKind::Dataset | ExportKind::TrainConfig => {
+                let d = lib
+                    .datasets()?
+                    .into_iter()
+                    .find(|d| d.id == id)
+                    .ok_or_else(|| not_found("dataset", id))?;
+                let samples = lib.dataset_samples(id)?;
+                let convs: Vec<_> = samples.iter().map(dataset::io::sample_to_conversation).collect();
+                let f = match (what, format) {
+                    (ExportKind::TrainConfig, _) | (_, super::FormatArg::Alpaca) => Format::Alpaca,
+                    (_, super::FormatArg::Sharegpt) => Format::ShareGpt,
+                };
+                let name = dramatis::persona::slug(&d.name);
+                let files = dataset::io::export(&out, &name, f, jsonl, &samples, &convs)?;
+                println!(
+                    "wrote {} ({} rows) and {}",
+                    files.train.display(),
+                    samples.len(),
+                    files.dataset_info.display()
+                );
+                if matches!(what, ExportKind::TrainConfig) {
+                    let model = base_model.as_deref().unwrap_or("HuggingFaceTB/SmolLM2-135M-Instruct");
+                    let (file, text) = match tool {
+                        Tool::Llamafactory => (
+                            "llamafactory_lora.yaml",
+                            dataset::configs::llamafactory_yaml(
+                                model,
+                                &format!("{name}_train"),
+                                ".",
+                                "saves/persona-lora",
+                            ),
+                        ),
+                        Tool::Axolotl => {
+                            let train = files
+                                .train
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            (
+                                "axolotl_lora.yaml",
+                                dataset::configs::axolotl_yaml(model, &train, "outputs/persona-lora"),
+                            )
+                        }
+                    };
+                    dramatis::jobs::write_atomic(&out.join(file), text.as_bytes())?;
+                    println!("wrote {}", out.join(file).display());
+                }
+                Ok(())
+            }
+            ExportKind::Persona => {
+                let opts = dramatis::store::pack::PackOptions {
+                    conversations,
+                    base_model,
+                };
+                let m = lib.export_pack(id, &out, &opts)?;
+                println!("wrote {} ({} files)", out.display(), m.files.len());
+                Ok(())
+            }
+            ExportKind::Card => {
+                let p = lib.persona(id)?;
+                let card = dramatis::store::card::card_json(&p, base_model.as_deref(), None);
+                let bytes = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+                    let avatar = match p.avatar.as_deref().map(std::fs::read) {
+                        Some(Ok(b)) => b,
+                        _ => dramatis::store::card::default_avatar(&p.name),
+                    };
+                    dramatis::store::card::embed_in_png(&avatar, &card, &out)?
+                } else {
+                    serde_json::to_vec_pretty(&card).unwrap_or_default()
+                };
+                dramatis::jobs::write_atomic(&out, &bytes)?;
+                println!("wrote {}", out.display());
+                Ok(())
+            }
+        },
+        LibraryCommand::Import { file, json } => {
+            let is_zip = std::fs::read(&file)
+                .map_err(|e| Error::io(&file, e))?
+                .starts_with(b"PK");
+            let pid = if is_zip {
+                lib.import_pack(&file)?
+            } else {
+                let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
+                let card = dramatis::store::card::read_card(&bytes, &file)?;
+                let p = dramatis::store::card::persona_from_card(&card, &file)?;
+                lib.create_persona(&p, &[])?
             };
-            let files = dataset::io::export(&out, &dramatis::persona::slug(&d.name), f, jsonl, &samples, &convs)?;
-            println!(
-                "wrote {} ({} rows) and {}",
-                files.train.display(),
-                samples.len(),
-                files.dataset_info.display()
-            );
+            if json {
+                return super::print_json(&serde_json::json!({"persona": pid}));
+            }
+            println!("Imported persona #{pid} \"{}\".", lib.persona(pid)?.name);
             Ok(())
         }
         LibraryCommand::Stress => stress(&mut lib),

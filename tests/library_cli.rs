@@ -77,6 +77,7 @@ fn persona_lifecycle_through_the_cli() {
         &[
             "library",
             "export",
+            "dataset",
             &did.to_string(),
             "-o",
             exp.to_str().unwrap(),

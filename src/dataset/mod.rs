@@ -1,6 +1,7 @@
 //! dataset: a character's lines → training samples (Alpaca with history,
 //! ShareGPT conversations), filtered, split by scene, mixed with a general set.
 
+pub mod configs;
 pub mod health;
 pub mod io;
 

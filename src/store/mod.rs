@@ -2,6 +2,8 @@
 //! forward migrations). Large artifacts live as files beside it, referenced by
 //! path and checksum. The app and the CLI use this typed API and never SQL.
 
+pub mod card;
+pub mod pack;
 mod schema;
 
 use crate::dataset::{Sample, Split};
