@@ -88,6 +88,13 @@ enum LibraryCommand {
         #[arg(long, value_enum, default_value = "llamafactory")]
         tool: Tool,
     },
+    /// Bring in a PEFT LoRA adapter folder trained elsewhere.
+    ImportAdapter {
+        dir: PathBuf,
+        /// The persona it belongs to.
+        #[arg(long)]
+        persona: Option<i64>,
+    },
     /// Import a persona pack (.zip) or a character card (.png / .json).
     Import {
         file: PathBuf,
@@ -179,10 +186,13 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
             let sources = lib.sources()?;
             let conversations = lib.conversations()?;
             let models = lib.models()?;
+            let runs = lib.runs()?;
+            let adapters = lib.adapters()?;
             if json {
                 return super::print_json(&serde_json::json!({
                     "library": lib.path(), "personas": personas, "datasets": datasets,
                     "sources": sources, "conversations": conversations, "models": models,
+                    "training_runs": runs, "adapters": adapters,
                 }));
             }
             println!("Library {}", lib.path().display());
@@ -218,7 +228,13 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
                     s.id, s.file_name, s.format, s.encoding, s.bytes
                 );
             }
-            println!("conversations ({}), models ({})", conversations.len(), models.len());
+            println!(
+                "conversations ({}), models ({}), training runs ({}), adapters ({})",
+                conversations.len(),
+                models.len(),
+                runs.len(),
+                adapters.len()
+            );
             Ok(())
         }
         LibraryCommand::Show { kind, id, json } => match kind {
@@ -392,6 +408,14 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
                 Ok(())
             }
         },
+        LibraryCommand::ImportAdapter { dir, persona } => {
+            if let Some(p) = persona {
+                lib.persona(p)?;
+            }
+            let id = lib.import_peft_adapter(persona, &dir)?;
+            println!("Imported adapter #{id} from {}.", dir.display());
+            Ok(())
+        }
         LibraryCommand::Import { file, json } => {
             let is_zip = std::fs::read(&file)
                 .map_err(|e| Error::io(&file, e))?

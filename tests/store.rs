@@ -207,3 +207,94 @@ fn bad_library_files_are_refused_clearly() {
     let e = Library::open(&newer).err().expect("newer refused");
     assert!(e.to_string().contains("newer Dramatis"), "{e}");
 }
+
+#[test]
+fn training_runs_move_through_their_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = Library::open(&dir.path().join("l.sqlite")).unwrap();
+    let run = lib.create_run(None, None, None, "{\"rank\":8}").unwrap();
+    assert_eq!(lib.runs().unwrap()[0].status, "queued");
+    lib.set_run_status(run, "running", None).unwrap();
+    let started = lib.runs().unwrap()[0].started_at;
+    assert!(started.is_some());
+    lib.set_run_status(run, "paused", None).unwrap();
+    lib.set_run_status(run, "running", None).unwrap();
+    assert_eq!(
+        lib.runs().unwrap()[0].started_at,
+        started,
+        "a resumed run keeps its start"
+    );
+    lib.set_run_status(run, "finished", Some("{\"val_loss\":1.9}")).unwrap();
+    let r = &lib.runs().unwrap()[0];
+    assert_eq!(
+        (r.status.as_str(), r.metrics.as_str(), r.params.as_str()),
+        ("finished", "{\"val_loss\":1.9}", "{\"rank\":8}")
+    );
+    assert!(r.finished_at.is_some());
+    assert!(lib
+        .set_run_status(run, "exploded", None)
+        .unwrap_err()
+        .to_string()
+        .contains("queued, running"));
+    assert!(lib.set_run_status(run + 1, "running", None).is_err());
+}
+
+fn safetensors(header: &str, data: usize) -> Vec<u8> {
+    let mut v = (header.len() as u64).to_le_bytes().to_vec();
+    v.extend(header.as_bytes());
+    v.extend(std::iter::repeat_n(0u8, data));
+    v
+}
+
+#[test]
+fn peft_adapters_trained_elsewhere_come_in_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = Library::open(&dir.path().join("l.sqlite")).unwrap();
+    let ad = dir.path().join("peft");
+    std::fs::create_dir_all(&ad).unwrap();
+    // Missing config, wrong type, missing weights, damaged weights: all refused.
+    assert!(lib
+        .import_peft_adapter(None, &ad)
+        .unwrap_err()
+        .to_string()
+        .contains("adapter_config.json"));
+    std::fs::write(ad.join("adapter_config.json"), r#"{"peft_type": "PREFIX_TUNING"}"#).unwrap();
+    assert!(lib
+        .import_peft_adapter(None, &ad)
+        .unwrap_err()
+        .to_string()
+        .contains("LoRA"));
+    std::fs::write(
+        ad.join("adapter_config.json"),
+        r#"{"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"]}"#,
+    )
+    .unwrap();
+    assert!(lib
+        .import_peft_adapter(None, &ad)
+        .unwrap_err()
+        .to_string()
+        .contains("adapter_model.safetensors"));
+    std::fs::write(
+        ad.join("adapter_model.safetensors"),
+        b"\xff\xff\xff\xff\xff\xff\xff\x7fjunk",
+    )
+    .unwrap();
+    assert!(lib
+        .import_peft_adapter(None, &ad)
+        .unwrap_err()
+        .to_string()
+        .contains("damaged"));
+    assert!(lib.adapters().unwrap().is_empty());
+    let header = r#"{"base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight":{"dtype":"F32","shape":[8,4],"data_offsets":[0,128]}}"#;
+    std::fs::write(ad.join("adapter_model.safetensors"), safetensors(header, 128)).unwrap();
+    let id = lib.import_peft_adapter(None, &ad).unwrap();
+    let a = &lib.adapters().unwrap()[0];
+    assert_eq!(a.id, id);
+    let copied = Path::new(&a.path);
+    assert!(copied.starts_with(lib.files_dir()));
+    assert_eq!(
+        std::fs::read(copied.join("adapter_model.safetensors")).unwrap(),
+        safetensors(header, 128)
+    );
+    assert_eq!(a.checksum, dramatis::store::checksum_file(copied).unwrap());
+}

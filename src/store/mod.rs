@@ -131,6 +131,31 @@ pub struct ModelRecord {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TrainingRun {
+    pub id: i64,
+    pub persona_id: Option<i64>,
+    pub dataset_id: Option<i64>,
+    pub model_id: Option<i64>,
+    /// Hyper-parameters as JSON.
+    pub params: String,
+    /// "queued", "running", "paused", "finished", "failed", "cancelled".
+    pub status: String,
+    /// Final metrics as JSON.
+    pub metrics: String,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AdapterRecord {
+    pub id: i64,
+    pub persona_id: Option<i64>,
+    pub run_id: Option<i64>,
+    pub path: String,
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Conversation {
     pub id: i64,
     pub persona_id: Option<i64>,
@@ -604,7 +629,125 @@ impl Library {
         Ok(self.conn.last_insert_rowid())
     }
 
-    // ---- conversations ----
+    pub fn create_run(
+        &mut self,
+        persona: Option<i64>,
+        dataset: Option<i64>,
+        model: Option<i64>,
+        params_json: &str,
+    ) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO training_runs (persona_id, dataset_id, model_id, params, status) VALUES (?1, ?2, ?3, ?4, 'queued')",
+                params![persona, dataset, model, params_json],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Move a run to a new status; the first "running" stamps the start, an
+    /// end state stamps the finish.
+    pub fn set_run_status(&mut self, run: i64, status: &str, metrics_json: Option<&str>) -> Result<()> {
+        const STATES: &[&str] = &["queued", "running", "paused", "finished", "failed", "cancelled"];
+        if !STATES.contains(&status) {
+            return Err(Error::Invalid(format!(
+                "unknown run status \"{status}\"; use one of {}",
+                STATES.join(", ")
+            )));
+        }
+        let end = matches!(status, "finished" | "failed" | "cancelled");
+        let n = self
+            .conn
+            .execute(
+                "UPDATE training_runs SET status = ?2, metrics = COALESCE(?3, metrics),
+                 started_at = CASE WHEN ?2 = 'running' AND started_at IS NULL THEN ?4 ELSE started_at END,
+                 finished_at = CASE WHEN ?5 THEN ?4 ELSE finished_at END WHERE id = ?1",
+                params![run, status, metrics_json, now(), end],
+            )
+            .map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(Error::Invalid(format!("there is no training run {run}")));
+        }
+        Ok(())
+    }
+
+    pub fn runs(&self) -> Result<Vec<TrainingRun>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, persona_id, dataset_id, model_id, params, status, metrics, started_at, finished_at FROM training_runs ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(TrainingRun {
+                    id: r.get(0)?,
+                    persona_id: r.get(1)?,
+                    dataset_id: r.get(2)?,
+                    model_id: r.get(3)?,
+                    params: r.get(4)?,
+                    status: r.get(5)?,
+                    metrics: r.get(6)?,
+                    started_at: r.get(7)?,
+                    finished_at: r.get(8)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    pub fn adapters(&self) -> Result<Vec<AdapterRecord>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, persona_id, run_id, path, checksum FROM adapters ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(AdapterRecord {
+                    id: r.get(0)?,
+                    persona_id: r.get(1)?,
+                    run_id: r.get(2)?,
+                    path: r.get(3)?,
+                    checksum: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Bring in a PEFT adapter trained elsewhere (LLaMA-Factory, axolotl):
+    /// checks the layout, copies it into the library's folder and records it.
+    pub fn import_peft_adapter(&mut self, persona: Option<i64>, dir: &Path) -> Result<i64> {
+        let config_path = dir.join("adapter_config.json");
+        let weights = ["adapter_model.safetensors", "adapter_model.bin"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file());
+        let bad = |d: String| Error::Format {
+            path: dir.into(),
+            detail: d,
+        };
+        let config = std::fs::read_to_string(&config_path)
+            .map_err(|_| bad("no adapter_config.json here; choose the folder PEFT saved the adapter into".into()))?;
+        let config: serde_json::Value =
+            serde_json::from_str(&config).map_err(|e| bad(format!("adapter_config.json is not valid JSON ({e})")))?;
+        if config.get("peft_type").and_then(|v| v.as_str()) != Some("LORA") {
+            return Err(bad(
+                "adapter_config.json does not describe a LoRA adapter (peft_type LORA)".into(),
+            ));
+        }
+        let weights =
+            weights.ok_or_else(|| bad("no adapter_model.safetensors (or .bin) beside adapter_config.json".into()))?;
+        if weights.extension().is_some_and(|e| e == "safetensors") {
+            check_safetensors_header(&weights)?;
+        }
+        let sum = checksum_file(dir)?;
+        let dest = self.files_dir().join(format!("adapter-{}", &sum[..16]));
+        for f in [config_path, weights] {
+            let name = f.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
+            crate::jobs::write_atomic(&dest.join(name), &bytes)?;
+        }
+        self.add_adapter(persona, None, &dest)
+    }
 
     pub fn create_conversation(&mut self, persona: Option<i64>, title: &str) -> Result<i64> {
         self.conn
@@ -739,6 +882,27 @@ impl Library {
         }
         Ok(plan)
     }
+}
+
+/// A safetensors file starts with an 8-byte header length and a JSON header.
+fn check_safetensors_header(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let bad = |d: &str| Error::Format {
+        path: path.into(),
+        detail: format!("{d}; the adapter weights are damaged or not safetensors"),
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let total = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).map_err(|_| bad("the file is too short"))?;
+    let n = u64::from_le_bytes(len);
+    if n == 0 || n > 100 << 20 || 8 + n > total {
+        return Err(bad("the header length is impossible"));
+    }
+    let mut header = vec![0u8; n as usize];
+    f.read_exact(&mut header).map_err(|_| bad("the header is cut short"))?;
+    serde_json::from_slice::<serde_json::Value>(&header).map_err(|_| bad("the header is not JSON"))?;
+    Ok(())
 }
 
 /// SHA-256 of a file, or of every file in a folder (sorted by name).
