@@ -1,0 +1,238 @@
+//! Models, training runs, adapters and conversations in the library.
+
+use super::*;
+
+impl Library {
+    // ---- models, runs, adapters ----
+
+    pub fn add_model(&mut self, m: &ModelRecord) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO models (kind, reference, architecture, size_bytes, quantization, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![m.kind, m.reference, m.architecture, m.size_bytes, m.quantization, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn models(&self) -> Result<Vec<ModelRecord>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, kind, reference, architecture, size_bytes, quantization FROM models ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(ModelRecord {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    reference: r.get(2)?,
+                    architecture: r.get(3)?,
+                    size_bytes: r.get(4)?,
+                    quantization: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Record an adapter whose files are already written (atomically) at `path`.
+    pub fn add_adapter(&mut self, persona: Option<i64>, run: Option<i64>, path: &Path) -> Result<i64> {
+        let sum = checksum_file(path)?;
+        self.conn
+            .execute(
+                "INSERT INTO adapters (persona_id, run_id, path, checksum, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![persona, run, path.display().to_string(), sum, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn create_run(
+        &mut self,
+        persona: Option<i64>,
+        dataset: Option<i64>,
+        model: Option<i64>,
+        params_json: &str,
+    ) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO training_runs (persona_id, dataset_id, model_id, params, status) VALUES (?1, ?2, ?3, ?4, 'queued')",
+                params![persona, dataset, model, params_json],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Move a run to a new status; the first "running" stamps the start, an
+    /// end state stamps the finish.
+    pub fn set_run_status(&mut self, run: i64, status: &str, metrics_json: Option<&str>) -> Result<()> {
+        const STATES: &[&str] = &["queued", "running", "paused", "finished", "failed", "cancelled"];
+        if !STATES.contains(&status) {
+            return Err(Error::Invalid(format!(
+                "unknown run status \"{status}\"; use one of {}",
+                STATES.join(", ")
+            )));
+        }
+        let end = matches!(status, "finished" | "failed" | "cancelled");
+        let n = self
+            .conn
+            .execute(
+                "UPDATE training_runs SET status = ?2, metrics = COALESCE(?3, metrics),
+                 started_at = CASE WHEN ?2 = 'running' AND started_at IS NULL THEN ?4 ELSE started_at END,
+                 finished_at = CASE WHEN ?5 THEN ?4 ELSE finished_at END WHERE id = ?1",
+                params![run, status, metrics_json, now(), end],
+            )
+            .map_err(|e| self.err(e))?;
+        if n == 0 {
+            return Err(Error::Invalid(format!("there is no training run {run}")));
+        }
+        Ok(())
+    }
+
+    pub fn runs(&self) -> Result<Vec<TrainingRun>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, persona_id, dataset_id, model_id, params, status, metrics, started_at, finished_at FROM training_runs ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(TrainingRun {
+                    id: r.get(0)?,
+                    persona_id: r.get(1)?,
+                    dataset_id: r.get(2)?,
+                    model_id: r.get(3)?,
+                    params: r.get(4)?,
+                    status: r.get(5)?,
+                    metrics: r.get(6)?,
+                    started_at: r.get(7)?,
+                    finished_at: r.get(8)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    pub fn adapters(&self) -> Result<Vec<AdapterRecord>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, persona_id, run_id, path, checksum FROM adapters ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(AdapterRecord {
+                    id: r.get(0)?,
+                    persona_id: r.get(1)?,
+                    run_id: r.get(2)?,
+                    path: r.get(3)?,
+                    checksum: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Bring in a PEFT adapter trained elsewhere (LLaMA-Factory, axolotl):
+    /// checks the layout, copies it into the library's folder and records it.
+    pub fn import_peft_adapter(&mut self, persona: Option<i64>, dir: &Path) -> Result<i64> {
+        let config_path = dir.join("adapter_config.json");
+        let weights = ["adapter_model.safetensors", "adapter_model.bin"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file());
+        let bad = |d: String| Error::Format {
+            path: dir.into(),
+            detail: d,
+        };
+        let config = std::fs::read_to_string(&config_path)
+            .map_err(|_| bad("no adapter_config.json here; choose the folder PEFT saved the adapter into".into()))?;
+        let config: serde_json::Value =
+            serde_json::from_str(&config).map_err(|e| bad(format!("adapter_config.json is not valid JSON ({e})")))?;
+        if config.get("peft_type").and_then(|v| v.as_str()) != Some("LORA") {
+            return Err(bad(
+                "adapter_config.json does not describe a LoRA adapter (peft_type LORA)".into(),
+            ));
+        }
+        let weights =
+            weights.ok_or_else(|| bad("no adapter_model.safetensors (or .bin) beside adapter_config.json".into()))?;
+        if weights.extension().is_some_and(|e| e == "safetensors") {
+            check_safetensors_header(&weights)?;
+        }
+        let sum = checksum_file(dir)?;
+        let dest = self.files_dir().join(format!("adapter-{}", &sum[..16]));
+        for f in [config_path, weights] {
+            let name = f.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
+            crate::jobs::write_atomic(&dest.join(name), &bytes)?;
+        }
+        self.add_adapter(persona, None, &dest)
+    }
+
+    pub fn create_conversation(&mut self, persona: Option<i64>, title: &str) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO conversations (persona_id, title, created_at) VALUES (?1, ?2, ?3)",
+                params![persona, title, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn add_message(
+        &mut self,
+        conversation: i64,
+        role: &str,
+        content: &str,
+        settings: &str,
+        adapter: Option<i64>,
+    ) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO messages (conversation_id, role, content, settings, adapter_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![conversation, role, content, settings, adapter, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn conversations(&self) -> Result<Vec<Conversation>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT c.id, c.persona_id, c.title, c.created_at, COUNT(m.id) FROM conversations c
+                 LEFT JOIN messages m ON m.conversation_id = c.id GROUP BY c.id ORDER BY c.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(Conversation {
+                    id: r.get(0)?,
+                    persona_id: r.get(1)?,
+                    title: r.get(2)?,
+                    created_at: r.get(3)?,
+                    messages: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    pub fn messages(&self, conversation: i64) -> Result<Vec<Message>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, role, content, settings, adapter_id, created_at FROM messages WHERE conversation_id = ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([conversation], |r| {
+                Ok(Message {
+                    id: r.get(0)?,
+                    role: r.get(1)?,
+                    content: r.get(2)?,
+                    settings: r.get(3)?,
+                    adapter_id: r.get(4)?,
+                    created_at: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+}
