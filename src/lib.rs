@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod extract;
 pub mod ingest;
 pub mod jobs;
+pub mod model;
 pub mod persona;
 pub mod pipeline;
 pub mod store;

