@@ -66,6 +66,31 @@ enum Command {
     Persona(cli_library::PersonaArgs),
     /// Conversations kept in the library.
     Conversations(cli_library::ConversationArgs),
+    /// Generate a reply to one prompt with a GGUF model (streamed).
+    Generate {
+        /// A llama-family .gguf file (hub ids and folders come later).
+        #[arg(long)]
+        model: PathBuf,
+        /// A LoRA adapter folder (not supported yet).
+        #[arg(long)]
+        adapter: Option<PathBuf>,
+        #[arg(long)]
+        system: Option<String>,
+        #[arg(long, default_value_t = 256)]
+        max_tokens: usize,
+        /// 0 for greedy decoding.
+        #[arg(long, default_value_t = 0.7)]
+        temperature: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// CPU threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print text, token counts and speeds as JSON.
+        #[arg(long)]
+        json: bool,
+        prompt: String,
+    },
     /// Run the whole pipeline on the bundled sample personas.
     Demo {
         /// Where to write the datasets.
@@ -319,6 +344,27 @@ fn run(cli: Cli) -> Result<(), Error> {
             json,
         } => check_dataset(&file, to, out.as_deref(), jsonl, json),
         Command::Demo { out, personas } => demo(&out, personas),
+        Command::Generate {
+            model,
+            adapter,
+            system,
+            max_tokens,
+            temperature,
+            seed,
+            threads,
+            json,
+            prompt,
+        } => generate(
+            &model,
+            adapter.as_deref(),
+            system,
+            max_tokens,
+            temperature,
+            seed,
+            threads,
+            json,
+            &prompt,
+        ),
     }
 }
 
@@ -423,6 +469,67 @@ fn print_run(run: &pipeline::DatasetRun) {
         println!("  wrote {}", v.display());
     }
     println!("  wrote {}", run.files.dataset_info.display());
+}
+
+#[allow(clippy::too_many_arguments)]
+fn generate(
+    model: &Path,
+    adapter: Option<&Path>,
+    system: Option<String>,
+    max_tokens: usize,
+    temperature: f64,
+    seed: u64,
+    threads: Option<usize>,
+    json: bool,
+    prompt: &str,
+) -> Result<(), Error> {
+    use dramatis::model::{ChatMessage, ChatModel, GenerateOptions};
+    use std::io::Write;
+    if adapter.is_some() {
+        return Err(Error::Invalid(
+            "--adapter is not supported yet: LoRA adapters come with the training milestone".into(),
+        ));
+    }
+    if !model.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+        return Err(Error::Invalid(format!(
+            "{}: only .gguf model files are supported so far (hub ids and folders come with the model-runtime milestone)",
+            model.display()
+        )));
+    }
+    if let Some(n) = threads {
+        // Read by the matrix kernels' thread pools when they start.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+        std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+    }
+    let mut m = ChatModel::load_gguf(model)?;
+    let mut messages = Vec::new();
+    if let Some(s) = system {
+        messages.push(ChatMessage::new("system", &s));
+    }
+    messages.push(ChatMessage::new("user", prompt));
+    let opts = GenerateOptions {
+        max_tokens,
+        temperature,
+        seed,
+        ..Default::default()
+    };
+    let cancel = CancelToken::new();
+    let mut stdout = std::io::stdout();
+    let g = m.generate(&messages, &opts, &cancel, |piece| {
+        if !json {
+            let _ = stdout.write_all(piece.as_bytes());
+            let _ = stdout.flush();
+        }
+    })?;
+    if json {
+        return print_json(&g);
+    }
+    println!();
+    eprintln!(
+        "{} prompt tokens ({:.1}/s), {} generated ({:.1}/s), stopped: {}",
+        g.prompt_tokens, g.prefill_tokens_per_s, g.generated_tokens, g.decode_tokens_per_s, g.stop
+    );
+    Ok(())
 }
 
 fn check_dataset(file: &Path, to: Option<FormatArg>, out: Option<&Path>, jsonl: bool, json: bool) -> Result<(), Error> {

@@ -106,3 +106,71 @@ fn damaged_gguf_files_are_refused() {
     std::fs::write(&txt, b"hello").unwrap();
     assert!(Gguf::open(&txt).unwrap_err().to_string().contains("not a GGUF"));
 }
+
+#[test]
+fn smollm2_answers_in_the_chat_template() {
+    use dramatis::model::{ChatModel, GenerateOptions};
+    let mut m = ChatModel::load_gguf(&smollm2()).unwrap();
+    let opts = GenerateOptions {
+        max_tokens: 24,
+        temperature: 0.0,
+        repeat_penalty: 1.0,
+        ..Default::default()
+    };
+    let mut streamed = String::new();
+    let g = m
+        .generate(
+            &[ChatMessage::new("user", "What is the capital of Germany?")],
+            &opts,
+            &Default::default(),
+            |p| streamed.push_str(p),
+        )
+        .unwrap();
+    assert!(g.text.contains("Berlin"), "{:?}", g.text);
+    assert_eq!(streamed, g.text, "the streamed pieces add up to the reply");
+    assert!(g.generated_tokens > 0 && g.generated_tokens <= 24);
+    // Greedy decoding is deterministic, and a cancelled run stops at once.
+    let again = m
+        .generate(
+            &[ChatMessage::new("user", "What is the capital of Germany?")],
+            &opts,
+            &Default::default(),
+            |_| {},
+        )
+        .unwrap();
+    assert_eq!(again.text, g.text);
+    let cancel = dramatis::jobs::CancelToken::new();
+    cancel.cancel();
+    let c = m
+        .generate(&[ChatMessage::new("user", "Hi")], &opts, &cancel, |_| {})
+        .unwrap();
+    assert_eq!((c.stop, c.generated_tokens), ("cancelled", 0));
+}
+
+#[test]
+fn generate_cli_json() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dramatis"))
+        .args([
+            "generate",
+            "--model",
+            smollm2().to_str().unwrap(),
+            "--max-tokens",
+            "8",
+            "--temperature",
+            "0",
+            "--json",
+            "Say hello.",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["generated_tokens"].as_u64().unwrap() >= 1);
+    assert!(v["prompt_tokens"].as_u64().unwrap() > 10);
+    assert!(v["decode_tokens_per_s"].as_f64().unwrap() > 0.0);
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_dramatis"))
+        .args(["generate", "--model", "model.bin", "hi"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("only .gguf"));
+}
