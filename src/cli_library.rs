@@ -171,12 +171,6 @@ fn open(db: &Option<PathBuf>) -> Result<Library, Error> {
     Library::open(&path)
 }
 
-fn not_found(kind: &str, id: i64) -> Error {
-    Error::Invalid(format!(
-        "there is no {kind} {id} in the library; `dramatis library list` shows what there is"
-    ))
-}
-
 pub fn library(a: LibraryArgs) -> Result<(), Error> {
     let mut lib = open(&a.db)?;
     match a.command {
@@ -262,11 +256,7 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
                 Ok(())
             }
             Kind::Dataset => {
-                let d = lib
-                    .datasets()?
-                    .into_iter()
-                    .find(|d| d.id == id)
-                    .ok_or_else(|| not_found("dataset", id))?;
+                let d = lib.dataset(id)?;
                 let rows = lib.dataset_rows(id)?;
                 if json {
                     return super::print_json(&serde_json::json!({"dataset": d, "rows": rows}));
@@ -334,11 +324,7 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
             tool,
         } => match what {
             ExportKind::Dataset | ExportKind::TrainConfig => {
-                let d = lib
-                    .datasets()?
-                    .into_iter()
-                    .find(|d| d.id == id)
-                    .ok_or_else(|| not_found("dataset", id))?;
+                let d = lib.dataset(id)?;
                 let samples = lib.dataset_samples(id)?;
                 let convs: Vec<_> = samples.iter().map(dataset::io::sample_to_conversation).collect();
                 let f = match (what, format) {
@@ -439,11 +425,7 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
 }
 
 fn show_conversation(lib: &Library, id: i64, json: bool) -> Result<(), Error> {
-    let c = lib
-        .conversations()?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| not_found("conversation", id))?;
+    let c = lib.conversation(id)?;
     let msgs = lib.messages(id)?;
     if json {
         return super::print_json(&serde_json::json!({"conversation": c, "messages": msgs}));
@@ -545,11 +527,7 @@ pub fn conversations(a: ConversationArgs) -> Result<(), Error> {
         }
         ConversationCommand::Show { id, json } => show_conversation(&lib, id, json),
         ConversationCommand::Export { id, out } => {
-            let c = lib
-                .conversations()?
-                .into_iter()
-                .find(|c| c.id == id)
-                .ok_or_else(|| not_found("conversation", id))?;
+            let c = lib.conversation(id)?;
             let msgs = lib.messages(id)?;
             let text = if out.extension().is_some_and(|e| e == "md") {
                 let mut s = format!("# {}\n\n", c.title);

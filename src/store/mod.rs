@@ -51,6 +51,13 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The error for an id that is not in the library.
+fn missing(kind: &str, id: i64) -> Error {
+    Error::Invalid(format!(
+        "there is no {kind} {id} in the library; `dramatis library list` shows what there is"
+    ))
+}
+
 /// SHA-256 of bytes, as lowercase hex.
 pub fn checksum(bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);
@@ -390,6 +397,20 @@ impl Library {
                 "there is no persona {id} in the library; `dramatis library list` shows them"
             ))
         })
+    }
+
+    pub fn dataset(&self, id: i64) -> Result<DatasetRecord> {
+        self.datasets()?
+            .into_iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| missing("dataset", id))
+    }
+
+    pub fn conversation(&self, id: i64) -> Result<Conversation> {
+        self.conversations()?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| missing("conversation", id))
     }
 
     pub fn persona_sources(&self, persona: i64) -> Result<Vec<i64>> {

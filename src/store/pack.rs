@@ -39,6 +39,33 @@ pub struct PackPersona {
     pub greeting: String,
 }
 
+impl From<&Persona> for PackPersona {
+    fn from(p: &Persona) -> Self {
+        PackPersona {
+            name: p.name.clone(),
+            character: p.character.clone(),
+            source_title: p.source_title.clone(),
+            system_prompt: p.system_prompt.clone(),
+            description: p.description.clone(),
+            greeting: p.greeting.clone(),
+        }
+    }
+}
+
+impl From<&PackPersona> for Persona {
+    fn from(p: &PackPersona) -> Self {
+        Persona {
+            name: p.name.clone(),
+            character: p.character.clone(),
+            source_title: p.source_title.clone(),
+            system_prompt: p.system_prompt.clone(),
+            description: p.description.clone(),
+            greeting: p.greeting.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackFile {
     pub path: String,
@@ -100,14 +127,7 @@ impl Library {
     pub fn export_pack(&self, persona: i64, out: &Path, opts: &PackOptions) -> Result<Manifest> {
         let p = self.persona(persona)?;
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        let settings = PackPersona {
-            name: p.name.clone(),
-            character: p.character.clone(),
-            source_title: p.source_title.clone(),
-            system_prompt: p.system_prompt.clone(),
-            description: p.description.clone(),
-            greeting: p.greeting.clone(),
-        };
+        let settings = PackPersona::from(&p);
         files.push((
             "persona.json".into(),
             serde_json::to_vec_pretty(&settings).unwrap_or_default(),
@@ -299,16 +319,7 @@ impl Library {
             }
             Some(dir)
         };
-        let p = &manifest.persona;
-        let persona = Persona {
-            name: p.name.clone(),
-            character: p.character.clone(),
-            source_title: p.source_title.clone(),
-            system_prompt: p.system_prompt.clone(),
-            description: p.description.clone(),
-            greeting: p.greeting.clone(),
-            ..Default::default()
-        };
+        let persona = Persona::from(&manifest.persona);
         let result = self.import_rows(
             &persona,
             &rows,
