@@ -66,6 +66,26 @@ enum Command {
     Persona(cli_library::PersonaArgs),
     /// Conversations kept in the library.
     Conversations(cli_library::ConversationArgs),
+    /// Chat with a GGUF model on the terminal; one line per turn, empty line or EOF ends.
+    Chat {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        system: Option<String>,
+        #[arg(long, default_value_t = 256)]
+        max_tokens: usize,
+        #[arg(long, default_value_t = 0.7)]
+        temperature: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Keep the conversation in the library (under this persona id, if given).
+        #[arg(long)]
+        save: bool,
+        #[arg(long)]
+        persona: Option<i64>,
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
     /// Generate a reply to one prompt with a GGUF model (streamed).
     Generate {
         /// A llama-family .gguf file (hub ids and folders come later).
@@ -344,6 +364,24 @@ fn run(cli: Cli) -> Result<(), Error> {
             json,
         } => check_dataset(&file, to, out.as_deref(), jsonl, json),
         Command::Demo { out, personas } => demo(&out, personas),
+        Command::Chat {
+            model,
+            system,
+            max_tokens,
+            temperature,
+            seed,
+            save,
+            persona,
+            db,
+        } => {
+            let opts = dramatis::model::GenerateOptions {
+                max_tokens,
+                temperature,
+                seed,
+                ..Default::default()
+            };
+            chat(&model, system, &opts, save, persona, db)
+        }
         Command::Generate {
             model,
             adapter,
@@ -471,6 +509,76 @@ fn print_run(run: &pipeline::DatasetRun) {
     println!("  wrote {}", run.files.dataset_info.display());
 }
 
+fn check_gguf(model: &Path) -> Result<(), Error> {
+    if model.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{}: only .gguf model files are supported so far (hub ids and folders come with the model-runtime milestone)",
+            model.display()
+        )))
+    }
+}
+
+fn chat(
+    model: &Path,
+    system: Option<String>,
+    opts: &dramatis::model::GenerateOptions,
+    save: bool,
+    persona: Option<i64>,
+    db: Option<PathBuf>,
+) -> Result<(), Error> {
+    use dramatis::model::{ChatMessage, ChatModel};
+    use std::io::{BufRead, Write};
+    check_gguf(model)?;
+    let mut m = ChatModel::load_gguf(model)?;
+    let mut lib = if save {
+        let path = db
+            .or_else(|| std::env::var_os("DRAMATIS_LIBRARY").map(PathBuf::from))
+            .unwrap_or_else(dramatis::store::Library::default_path);
+        Some(dramatis::store::Library::open(&path)?)
+    } else {
+        None
+    };
+    let mut messages: Vec<ChatMessage> = system.iter().map(|s| ChatMessage::new("system", s)).collect();
+    let settings = serde_json::json!({"model": model, "temperature": opts.temperature, "max_tokens": opts.max_tokens, "seed": opts.seed}).to_string();
+    let mut conversation = None;
+    let cancel = CancelToken::new();
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    eprintln!("Chatting with {} (empty line or Ctrl-D to end).", model.display());
+    for line in stdin.lock().lines() {
+        let line = line.map_err(|e| Error::io(Path::new("stdin"), e))?;
+        if line.trim().is_empty() {
+            break;
+        }
+        messages.push(ChatMessage::new("user", line.trim()));
+        let g = m.generate(&messages, opts, &cancel, |piece| {
+            let _ = out.write_all(piece.as_bytes());
+            let _ = out.flush();
+        })?;
+        println!();
+        if let Some(lib) = lib.as_mut() {
+            let cid = match conversation {
+                Some(c) => c,
+                None => {
+                    let title: String = line.trim().chars().take(40).collect();
+                    let c = lib.create_conversation(persona, &title)?;
+                    conversation = Some(c);
+                    c
+                }
+            };
+            lib.add_message(cid, "user", line.trim(), "{}", None)?;
+            lib.add_message(cid, "assistant", &g.text, &settings, None)?;
+        }
+        messages.push(ChatMessage::new("assistant", &g.text));
+    }
+    if let Some(c) = conversation {
+        eprintln!("Saved as conversation #{c}.");
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn generate(
     model: &Path,
@@ -490,12 +598,7 @@ fn generate(
             "--adapter is not supported yet: LoRA adapters come with the training milestone".into(),
         ));
     }
-    if !model.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
-        return Err(Error::Invalid(format!(
-            "{}: only .gguf model files are supported so far (hub ids and folders come with the model-runtime milestone)",
-            model.display()
-        )));
-    }
+    check_gguf(model)?;
     if let Some(n) = threads {
         // Read by the matrix kernels' thread pools when they start.
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());

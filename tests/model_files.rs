@@ -174,3 +174,45 @@ fn generate_cli_json() {
         .unwrap();
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("only .gguf"));
 }
+
+#[test]
+fn chat_keeps_the_turns_and_saves_them() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lib.sqlite");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dramatis"))
+        .args([
+            "chat",
+            "--model",
+            smollm2().to_str().unwrap(),
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "24",
+            "--save",
+        ])
+        .env("DRAMATIS_LIBRARY", &db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"What is the capital of Germany?\nAnd of France?\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The second question only makes sense with the first turn in the history.
+    assert!(text.contains("Berlin") && text.contains("Paris"), "{text}");
+    let lib = dramatis::store::Library::open(&db).unwrap();
+    let c = &lib.conversations().unwrap()[0];
+    let msgs = lib.messages(c.id).unwrap();
+    assert_eq!(msgs.len(), 4);
+    assert_eq!((msgs[0].role.as_str(), msgs[1].role.as_str()), ("user", "assistant"));
+    let settings: serde_json::Value = serde_json::from_str(&msgs[1].settings).unwrap();
+    assert_eq!(settings["temperature"], 0.0);
+}
