@@ -3,4 +3,5 @@
 # personas into training datasets (out/demo). No display is needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo run --release --quiet -- demo --out out/demo "$@"
+# The dev profile builds dependencies optimised (Cargo.toml), so no release build is needed.
+cargo run --quiet -- demo --out out/demo "$@"
