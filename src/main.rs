@@ -60,7 +60,7 @@ enum Command {
     },
     /// Extract utterances; with --character, build the persona dataset.
     Extract(Box<ExtractArgs>),
-    /// The persona library: list, show, delete, export.
+    /// The persona library: list, show, export, import, delete.
     Library(cli_library::LibraryArgs),
     /// Create a persona in the library from sources.
     Persona(cli_library::PersonaArgs),
