@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 #[command(
     name = "dramatis",
     version,
-    about = "Turn a character from a book or a script into a persona dataset, on your own machine"
+    about = "Turn a character from a book or a script into a chat persona, on your own machine"
 )]
 struct Cli {
     #[command(subcommand)]
