@@ -16,12 +16,10 @@ impl Library {
     }
 
     pub fn models(&self) -> Result<Vec<ModelRecord>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, kind, reference, architecture, size_bytes, quantization FROM models ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
+        self.query_all(
+            "SELECT id, kind, reference, architecture, size_bytes, quantization FROM models ORDER BY id",
+            [],
+            |r| {
                 Ok(ModelRecord {
                     id: r.get(0)?,
                     kind: r.get(1)?,
@@ -30,9 +28,8 @@ impl Library {
                     size_bytes: r.get(4)?,
                     quantization: r.get(5)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+            },
+        )
     }
 
     /// Record an adapter whose files are already written (atomically) at `path`.
@@ -90,12 +87,7 @@ impl Library {
     }
 
     pub fn runs(&self) -> Result<Vec<TrainingRun>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, persona_id, dataset_id, model_id, params, status, metrics, started_at, finished_at FROM training_runs ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
+        self.query_all("SELECT id, persona_id, dataset_id, model_id, params, status, metrics, started_at, finished_at FROM training_runs ORDER BY id", [], |r| {
                 Ok(TrainingRun {
                     id: r.get(0)?,
                     persona_id: r.get(1)?,
@@ -108,17 +100,13 @@ impl Library {
                     finished_at: r.get(8)?,
                 })
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
     pub fn adapters(&self) -> Result<Vec<AdapterRecord>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, persona_id, run_id, path, checksum FROM adapters ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
+        self.query_all(
+            "SELECT id, persona_id, run_id, path, checksum FROM adapters ORDER BY id",
+            [],
+            |r| {
                 Ok(AdapterRecord {
                     id: r.get(0)?,
                     persona_id: r.get(1)?,
@@ -126,9 +114,8 @@ impl Library {
                     path: r.get(3)?,
                     checksum: r.get(4)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+            },
+        )
     }
 
     /// Bring in a PEFT adapter trained elsewhere (LLaMA-Factory, axolotl):
@@ -195,15 +182,11 @@ impl Library {
     }
 
     pub fn conversations(&self) -> Result<Vec<Conversation>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT c.id, c.persona_id, c.title, c.created_at, COUNT(m.id) FROM conversations c
+        self.query_all(
+            "SELECT c.id, c.persona_id, c.title, c.created_at, COUNT(m.id) FROM conversations c
                  LEFT JOIN messages m ON m.conversation_id = c.id GROUP BY c.id ORDER BY c.id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
+            [],
+            |r| {
                 Ok(Conversation {
                     id: r.get(0)?,
                     persona_id: r.get(1)?,
@@ -211,18 +194,12 @@ impl Library {
                     created_at: r.get(3)?,
                     messages: r.get(4)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+            },
+        )
     }
 
     pub fn messages(&self, conversation: i64) -> Result<Vec<Message>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, role, content, settings, adapter_id, created_at FROM messages WHERE conversation_id = ?1 ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([conversation], |r| {
+        self.query_all("SELECT id, role, content, settings, adapter_id, created_at FROM messages WHERE conversation_id = ?1 ORDER BY id", [conversation], |r| {
                 Ok(Message {
                     id: r.get(0)?,
                     role: r.get(1)?,
@@ -232,7 +209,5 @@ impl Library {
                     created_at: r.get(5)?,
                 })
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 }

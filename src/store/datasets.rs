@@ -48,15 +48,11 @@ impl Library {
     }
 
     pub fn datasets(&self) -> Result<Vec<DatasetRecord>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT d.id, d.persona_id, d.name, d.created_at, COUNT(r.id), COALESCE(SUM(r.enabled), 0)
+        self.query_all(
+            "SELECT d.id, d.persona_id, d.name, d.created_at, COUNT(r.id), COALESCE(SUM(r.enabled), 0)
                  FROM datasets d LEFT JOIN dataset_rows r ON r.dataset_id = d.id GROUP BY d.id ORDER BY d.id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
+            [],
+            |r| {
                 Ok(DatasetRecord {
                     id: r.get(0)?,
                     persona_id: r.get(1)?,
@@ -65,18 +61,12 @@ impl Library {
                     rows: r.get(4)?,
                     enabled_rows: r.get(5)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+            },
+        )
     }
 
     pub fn dataset_rows(&self, dataset: i64) -> Result<Vec<DatasetRow>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, position, system, instruction, input, output, history, split, enabled, edited FROM dataset_rows WHERE dataset_id = ?1 ORDER BY position")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([dataset], |r| {
+        self.query_all("SELECT id, position, system, instruction, input, output, history, split, enabled, edited FROM dataset_rows WHERE dataset_id = ?1 ORDER BY position", [dataset], |r| {
                 let history: String = r.get(6)?;
                 Ok(DatasetRow {
                     id: r.get(0)?,
@@ -93,8 +83,6 @@ impl Library {
                     edited: r.get(9)?,
                 })
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
     /// Rows that are enabled, as samples ready for export or training.

@@ -244,6 +244,18 @@ impl Library {
         db_error(&self.path, e)
     }
 
+    /// Every row of a query, mapped by `f`.
+    fn query_all<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = st.query_map(params, f).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
     pub fn schema_version(&self) -> Result<i64> {
         self.conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -304,12 +316,10 @@ impl Library {
     }
 
     pub fn sources(&self) -> Result<Vec<SourceRecord>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, file_name, checksum, format, encoding, bytes, imported_at FROM sources ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
+        self.query_all(
+            "SELECT id, file_name, checksum, format, encoding, bytes, imported_at FROM sources ORDER BY id",
+            [],
+            |r| {
                 Ok(SourceRecord {
                     id: r.get(0)?,
                     file_name: r.get(1)?,
@@ -319,9 +329,8 @@ impl Library {
                     bytes: r.get(5)?,
                     imported_at: r.get(6)?,
                 })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+            },
+        )
     }
 
     /// The normalised text of a source.
@@ -369,12 +378,7 @@ impl Library {
     }
 
     pub fn personas(&self) -> Result<Vec<Persona>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, name, character, source_title, system_prompt, description, greeting, avatar, created_at FROM personas ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
+        self.query_all("SELECT id, name, character, source_title, system_prompt, description, greeting, avatar, created_at FROM personas ORDER BY id", [], |r| {
                 Ok(Persona {
                     id: r.get(0)?,
                     name: r.get(1)?,
@@ -387,8 +391,6 @@ impl Library {
                     created_at: r.get(8)?,
                 })
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
     pub fn persona(&self, id: i64) -> Result<Persona> {
@@ -414,12 +416,11 @@ impl Library {
     }
 
     pub fn persona_sources(&self, persona: i64) -> Result<Vec<i64>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT source_id FROM persona_sources WHERE persona_id = ?1 ORDER BY position")
-            .map_err(|e| self.err(e))?;
-        let rows = st.query_map([persona], |r| r.get(0)).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+        self.query_all(
+            "SELECT source_id FROM persona_sources WHERE persona_id = ?1 ORDER BY position",
+            [persona],
+            |r| r.get(0),
+        )
     }
 
     /// Replace the alias groups of a persona (the cast as the user confirmed it).
@@ -438,12 +439,7 @@ impl Library {
     }
 
     pub fn alias_groups(&self, persona: i64) -> Result<Vec<AliasGroup>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, main_name, aliases, gender, lines, confirmed FROM alias_groups WHERE persona_id = ?1 ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([persona], |r| {
+        self.query_all("SELECT id, main_name, aliases, gender, lines, confirmed FROM alias_groups WHERE persona_id = ?1 ORDER BY id", [persona], |r| {
                 let aliases: String = r.get(2)?;
                 Ok(AliasGroup {
                     id: r.get(0)?,
@@ -454,16 +450,12 @@ impl Library {
                     confirmed: r.get(5)?,
                 })
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
     // ---- deleting ----
 
     fn ids(&self, sql: &str, id: i64) -> Result<Vec<i64>> {
-        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let rows = st.query_map([id], |r| r.get(0)).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+        self.query_all(sql, [id], |r| r.get(0))
     }
 
     /// What deleting a persona would remove, keeping what `keep` names.
