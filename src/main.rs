@@ -68,16 +68,8 @@ enum Command {
     Conversations(cli_library::ConversationArgs),
     /// Chat with a GGUF model on the terminal; one line per turn, empty line or EOF ends.
     Chat {
-        #[arg(long)]
-        model: PathBuf,
-        #[arg(long)]
-        system: Option<String>,
-        #[arg(long, default_value_t = 256)]
-        max_tokens: usize,
-        #[arg(long, default_value_t = 0.7)]
-        temperature: f64,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
+        #[command(flatten)]
+        gen: GenArgs,
         /// Keep the conversation in the library (under this persona id, if given).
         #[arg(long)]
         save: bool,
@@ -88,21 +80,11 @@ enum Command {
     },
     /// Generate a reply to one prompt with a GGUF model (streamed).
     Generate {
-        /// A llama-family .gguf file (hub ids and folders come later).
-        #[arg(long)]
-        model: PathBuf,
+        #[command(flatten)]
+        gen: GenArgs,
         /// A LoRA adapter folder (not supported yet).
         #[arg(long)]
         adapter: Option<PathBuf>,
-        #[arg(long)]
-        system: Option<String>,
-        #[arg(long, default_value_t = 256)]
-        max_tokens: usize,
-        /// 0 for greedy decoding.
-        #[arg(long, default_value_t = 0.7)]
-        temperature: f64,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
         /// CPU threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -130,6 +112,52 @@ struct Common {
     /// Largest amount of text to accept, in MB.
     #[arg(long, default_value_t = 200)]
     max_mb: u64,
+}
+
+/// What `chat` and `generate` share: the model and the sampling settings.
+#[derive(Args)]
+struct GenArgs {
+    /// A llama-family .gguf file (hub ids and folders come later).
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long)]
+    system: Option<String>,
+    #[arg(long, default_value_t = 256)]
+    max_tokens: usize,
+    /// 0 for greedy decoding.
+    #[arg(long, default_value_t = 0.7)]
+    temperature: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+impl GenArgs {
+    fn options(&self) -> dramatis::model::GenerateOptions {
+        dramatis::model::GenerateOptions {
+            max_tokens: self.max_tokens,
+            temperature: self.temperature,
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+
+    fn load(&self) -> Result<dramatis::model::ChatModel, Error> {
+        if !self.model.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+            return Err(Error::Invalid(format!(
+                "{}: only .gguf model files are supported so far (hub ids and folders come with the model-runtime milestone)",
+                self.model.display()
+            )));
+        }
+        dramatis::model::ChatModel::load_gguf(&self.model)
+    }
+
+    /// The conversation so far: the system prompt, if any.
+    fn start(&self) -> Vec<dramatis::model::ChatMessage> {
+        self.system
+            .iter()
+            .map(|s| dramatis::model::ChatMessage::new("system", s))
+            .collect()
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -364,45 +392,14 @@ fn run(cli: Cli) -> Result<(), Error> {
             json,
         } => check_dataset(&file, to, out.as_deref(), jsonl, json),
         Command::Demo { out, personas } => demo(&out, personas),
-        Command::Chat {
-            model,
-            system,
-            max_tokens,
-            temperature,
-            seed,
-            save,
-            persona,
-            db,
-        } => {
-            let opts = dramatis::model::GenerateOptions {
-                max_tokens,
-                temperature,
-                seed,
-                ..Default::default()
-            };
-            chat(&model, system, &opts, save, persona, db)
-        }
+        Command::Chat { gen, save, persona, db } => chat(&gen, save, persona, db),
         Command::Generate {
-            model,
+            gen,
             adapter,
-            system,
-            max_tokens,
-            temperature,
-            seed,
             threads,
             json,
             prompt,
-        } => generate(
-            &model,
-            adapter.as_deref(),
-            system,
-            max_tokens,
-            temperature,
-            seed,
-            threads,
-            json,
-            &prompt,
-        ),
+        } => generate(&gen, adapter.as_deref(), threads, json, &prompt),
     }
 }
 
@@ -509,29 +506,12 @@ fn print_run(run: &pipeline::DatasetRun) {
     println!("  wrote {}", run.files.dataset_info.display());
 }
 
-fn check_gguf(model: &Path) -> Result<(), Error> {
-    if model.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "{}: only .gguf model files are supported so far (hub ids and folders come with the model-runtime milestone)",
-            model.display()
-        )))
-    }
-}
-
-fn chat(
-    model: &Path,
-    system: Option<String>,
-    opts: &dramatis::model::GenerateOptions,
-    save: bool,
-    persona: Option<i64>,
-    db: Option<PathBuf>,
-) -> Result<(), Error> {
-    use dramatis::model::{ChatMessage, ChatModel};
+fn chat(gen: &GenArgs, save: bool, persona: Option<i64>, db: Option<PathBuf>) -> Result<(), Error> {
+    use dramatis::model::ChatMessage;
     use std::io::{BufRead, Write};
-    check_gguf(model)?;
-    let mut m = ChatModel::load_gguf(model)?;
+    let model = &gen.model;
+    let opts = &gen.options();
+    let mut m = gen.load()?;
     let mut lib = if save {
         let path = db
             .or_else(|| std::env::var_os("DRAMATIS_LIBRARY").map(PathBuf::from))
@@ -540,7 +520,7 @@ fn chat(
     } else {
         None
     };
-    let mut messages: Vec<ChatMessage> = system.iter().map(|s| ChatMessage::new("system", s)).collect();
+    let mut messages = gen.start();
     let settings = serde_json::json!({"model": model, "temperature": opts.temperature, "max_tokens": opts.max_tokens, "seed": opts.seed}).to_string();
     let mut conversation = None;
     let cancel = CancelToken::new();
@@ -579,43 +559,29 @@ fn chat(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn generate(
-    model: &Path,
+    gen: &GenArgs,
     adapter: Option<&Path>,
-    system: Option<String>,
-    max_tokens: usize,
-    temperature: f64,
-    seed: u64,
     threads: Option<usize>,
     json: bool,
     prompt: &str,
 ) -> Result<(), Error> {
-    use dramatis::model::{ChatMessage, ChatModel, GenerateOptions};
+    use dramatis::model::ChatMessage;
     use std::io::Write;
     if adapter.is_some() {
         return Err(Error::Invalid(
             "--adapter is not supported yet: LoRA adapters come with the training milestone".into(),
         ));
     }
-    check_gguf(model)?;
     if let Some(n) = threads {
         // Read by the matrix kernels' thread pools when they start.
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
         std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
     }
-    let mut m = ChatModel::load_gguf(model)?;
-    let mut messages = Vec::new();
-    if let Some(s) = system {
-        messages.push(ChatMessage::new("system", &s));
-    }
+    let mut m = gen.load()?;
+    let mut messages = gen.start();
     messages.push(ChatMessage::new("user", prompt));
-    let opts = GenerateOptions {
-        max_tokens,
-        temperature,
-        seed,
-        ..Default::default()
-    };
+    let opts = gen.options();
     let cancel = CancelToken::new();
     let mut stdout = std::io::stdout();
     let g = m.generate(&messages, &opts, &cancel, |piece| {

@@ -8,7 +8,6 @@ use dramatis::store::{Library, Persona};
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
 
 fn filled_library(dir: &Path) -> (Library, i64) {
     let mut lib = Library::open(&dir.join("a.sqlite")).unwrap();
@@ -209,18 +208,7 @@ fn broken_packs_change_nothing() {
 fn cards_and_training_configs_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lib.sqlite");
-    let run = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_dramatis"))
-            .args(args)
-            .env("DRAMATIS_LIBRARY", &db)
-            .output()
-            .unwrap();
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| common::run_cli(args, Some(&db));
     let script = common::repo().join("personas/lanting/script.txt");
     let (code, out, err) = run(&[
         "persona",

@@ -12,6 +12,22 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Run the `dramatis` CLI from the repository root: exit code, stdout, stderr.
+/// With `library`, DRAMATIS_LIBRARY points at that file.
+pub fn run_cli(args: &[&str], library: Option<&Path>) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dramatis"));
+    cmd.args(args).current_dir(repo());
+    if let Some(db) = library {
+        cmd.env("DRAMATIS_LIBRARY", db);
+    }
+    let out = cmd.output().expect("run dramatis");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The 甄嬛传 script files in episode order.
 pub fn zhenhuan_files() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(samples().join("zhenhuan-script"))
