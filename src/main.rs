@@ -66,7 +66,7 @@ enum Command {
     Persona(cli_library::PersonaArgs),
     /// Conversations kept in the library.
     Conversations(cli_library::ConversationArgs),
-    /// Chat with a GGUF model on the terminal; one line per turn, empty line or EOF ends.
+    /// Chat with a model on the terminal; one line per turn, empty line or EOF ends.
     Chat {
         #[command(flatten)]
         gen: GenArgs,
@@ -78,16 +78,10 @@ enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
     },
-    /// Generate a reply to one prompt with a GGUF model (streamed).
+    /// Generate a reply to one prompt (streamed).
     Generate {
         #[command(flatten)]
         gen: GenArgs,
-        /// A LoRA adapter folder (not supported yet).
-        #[arg(long)]
-        adapter: Option<PathBuf>,
-        /// CPU threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
         /// Print text, token counts and speeds as JSON.
         #[arg(long)]
         json: bool,
@@ -117,9 +111,12 @@ struct Common {
 /// What `chat` and `generate` share: the model and the sampling settings.
 #[derive(Args)]
 struct GenArgs {
-    /// A llama-family .gguf file (hub ids and folders come later).
+    /// A model: a .gguf file, a Hugging Face folder, or a hub id (owner/name[@revision]).
     #[arg(long)]
-    model: PathBuf,
+    model: String,
+    /// A LoRA adapter folder (PEFT layout) to apply on the model.
+    #[arg(long)]
+    adapter: Option<PathBuf>,
     #[arg(long)]
     system: Option<String>,
     #[arg(long, default_value_t = 256)]
@@ -127,8 +124,27 @@ struct GenArgs {
     /// 0 for greedy decoding.
     #[arg(long, default_value_t = 0.7)]
     temperature: f64,
+    #[arg(long, default_value_t = 0.9)]
+    top_p: f64,
+    /// Keep only the k most likely tokens (0: off).
+    #[arg(long, default_value_t = 0)]
+    top_k: usize,
+    /// Drop tokens less likely than this fraction of the best one (0: off).
+    #[arg(long, default_value_t = 0.05)]
+    min_p: f64,
+    #[arg(long, default_value_t = 1.1)]
+    repeat_penalty: f32,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// CPU threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// auto, cpu, cuda, cuda:N or metal.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Keep every weight in full precision (slower; exact reference numerics).
+    #[arg(long)]
+    full_precision: bool,
 }
 
 impl GenArgs {
@@ -136,19 +152,34 @@ impl GenArgs {
         dramatis::model::GenerateOptions {
             max_tokens: self.max_tokens,
             temperature: self.temperature,
+            top_p: Some(self.top_p).filter(|&p| p > 0.0 && p < 1.0),
+            top_k: Some(self.top_k).filter(|&k| k > 0),
+            min_p: Some(self.min_p).filter(|&p| p > 0.0),
+            repeat_penalty: self.repeat_penalty,
             seed: self.seed,
             ..Default::default()
         }
     }
 
     fn load(&self) -> Result<dramatis::model::ChatModel, Error> {
-        if !self.model.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
-            return Err(Error::Invalid(format!(
-                "{}: only .gguf model files are supported so far (hub ids and folders come with the model-runtime milestone)",
-                self.model.display()
-            )));
+        use dramatis::model::{LoadOptions, ModelSource, QuantPolicy};
+        set_threads(self.threads);
+        let source = ModelSource::parse(&self.model)?;
+        let (device, dtype) = dramatis::model::pick_device(&self.device)?;
+        let opts = LoadOptions {
+            device,
+            dtype,
+            policy: if self.full_precision {
+                QuantPolicy::Dense
+            } else {
+                QuantPolicy::Keep
+            },
+        };
+        let mut m = dramatis::model::ChatModel::load(&source, &opts)?;
+        if let Some(dir) = &self.adapter {
+            dramatis::model::adapter::load_peft(dir, &mut m.model.net)?;
         }
-        dramatis::model::ChatModel::load_gguf(&self.model)
+        Ok(m)
     }
 
     /// The conversation so far: the system prompt, if any.
@@ -157,6 +188,14 @@ impl GenArgs {
             .iter()
             .map(|s| dramatis::model::ChatMessage::new("system", s))
             .collect()
+    }
+}
+
+/// Size the matrix kernels' thread pools (read when they start).
+fn set_threads(threads: Option<usize>) {
+    if let Some(n) = threads.filter(|&n| n > 0) {
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+        std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
     }
 }
 
@@ -393,13 +432,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         } => check_dataset(&file, to, out.as_deref(), jsonl, json),
         Command::Demo { out, personas } => demo(&out, personas),
         Command::Chat { gen, save, persona, db } => chat(&gen, save, persona, db),
-        Command::Generate {
-            gen,
-            adapter,
-            threads,
-            json,
-            prompt,
-        } => generate(&gen, adapter.as_deref(), threads, json, &prompt),
+        Command::Generate { gen, json, prompt } => generate(&gen, json, &prompt),
     }
 }
 
@@ -521,12 +554,12 @@ fn chat(gen: &GenArgs, save: bool, persona: Option<i64>, db: Option<PathBuf>) ->
         None
     };
     let mut messages = gen.start();
-    let settings = serde_json::json!({"model": model, "temperature": opts.temperature, "max_tokens": opts.max_tokens, "seed": opts.seed}).to_string();
+    let settings = serde_json::json!({"model": model, "adapter": gen.adapter, "options": opts}).to_string();
     let mut conversation = None;
     let cancel = CancelToken::new();
     let stdin = std::io::stdin();
     let mut out = std::io::stdout();
-    eprintln!("Chatting with {} (empty line or Ctrl-D to end).", model.display());
+    eprintln!("Chatting with {model} (empty line or Ctrl-D to end).");
     for line in stdin.lock().lines() {
         let line = line.map_err(|e| Error::io(Path::new("stdin"), e))?;
         if line.trim().is_empty() {
@@ -559,25 +592,9 @@ fn chat(gen: &GenArgs, save: bool, persona: Option<i64>, db: Option<PathBuf>) ->
     Ok(())
 }
 
-fn generate(
-    gen: &GenArgs,
-    adapter: Option<&Path>,
-    threads: Option<usize>,
-    json: bool,
-    prompt: &str,
-) -> Result<(), Error> {
+fn generate(gen: &GenArgs, json: bool, prompt: &str) -> Result<(), Error> {
     use dramatis::model::ChatMessage;
     use std::io::Write;
-    if adapter.is_some() {
-        return Err(Error::Invalid(
-            "--adapter is not supported yet: LoRA adapters come with the training milestone".into(),
-        ));
-    }
-    if let Some(n) = threads {
-        // Read by the matrix kernels' thread pools when they start.
-        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
-        std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
-    }
     let mut m = gen.load()?;
     let mut messages = gen.start();
     messages.push(ChatMessage::new("user", prompt));

@@ -47,8 +47,18 @@ pub enum Error {
     Dataset { path: PathBuf, line: usize, detail: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("the model failed while running ({0}). If this repeats, report it with the model you used.")]
+    Compute(String),
     #[error("cancelled")]
     Cancelled,
+}
+
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Self {
+        // candle appends a backtrace when RUST_BACKTRACE is set: keep the message.
+        let text = e.to_string();
+        Error::Compute(text.lines().next().unwrap_or("").trim().to_owned())
+    }
 }
 
 impl Error {
@@ -65,6 +75,7 @@ impl Error {
             Error::Format { .. } => "format",
             Error::Dataset { .. } => "dataset",
             Error::Invalid(_) => "invalid",
+            Error::Compute(_) => "compute",
             Error::Cancelled => "cancelled",
         }
     }

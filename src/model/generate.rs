@@ -1,26 +1,28 @@
-//! Chat generation on a GGUF model, streamed token by token.
-//!
-//! A stepping stone: the forward pass is candle-transformers' quantized llama
-//! (inference only). The LoRA-capable transformer that training needs will
-//! replace it behind this same interface.
+//! Chat generation, streamed token by token: the model's chat template, a KV
+//! cache, sampling (temperature, top-k, top-p, min-p, repetition penalty,
+//! seed), end-of-turn tokens, cancellation at any token, and text handed out
+//! only in whole characters.
 
-use super::{template, ChatMessage, Gguf, TextTokenizer};
-use crate::jobs::{CancelToken, Error, Result};
-use candle_core::{Device, Tensor};
-use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::quantized_llama::ModelWeights;
+use super::source::{LoadOptions, Model, ModelSource};
+use super::transformer::KvCache;
+use super::{template, ChatMessage};
+use crate::jobs::{CancelToken, Result};
+use candle_core::Tensor;
 use serde::Serialize;
-use std::path::Path;
 use std::time::Instant;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct GenerateOptions {
     pub max_tokens: usize,
     /// 0 means greedy.
     pub temperature: f64,
     pub top_p: Option<f64>,
     pub top_k: Option<usize>,
+    /// Drop tokens whose probability is below `min_p` × the best one's.
+    pub min_p: Option<f64>,
     pub repeat_penalty: f32,
+    /// How many recent tokens the repetition penalty looks at.
+    pub repeat_last_n: usize,
     pub seed: u64,
 }
 
@@ -31,7 +33,9 @@ impl Default for GenerateOptions {
             temperature: 0.7,
             top_p: Some(0.9),
             top_k: None,
+            min_p: None,
             repeat_penalty: 1.1,
+            repeat_last_n: 64,
             seed: 42,
         }
     }
@@ -42,70 +46,154 @@ pub struct Generated {
     pub text: String,
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
+    pub token_ids: Vec<u32>,
     pub prefill_tokens_per_s: f64,
     pub decode_tokens_per_s: f64,
     /// Why generation stopped: "eos", "max_tokens" or "cancelled".
     pub stop: &'static str,
 }
 
-pub struct ChatModel {
-    weights: ModelWeights,
-    pub tokenizer: TextTokenizer,
-    template: String,
-    device: Device,
-}
+/// A small, seedable generator (SplitMix64) so sampling is reproducible
+/// everywhere without another dependency.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
 
-fn model_err(path: &Path) -> impl Fn(candle_core::Error) -> Error + '_ {
-    move |e| Error::Format {
-        path: path.into(),
-        detail: format!("the model could not be loaded or run ({e})"),
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
-impl ChatModel {
-    /// Load a llama-family GGUF file (SmolLM2, TinyLlama, Llama 3) on the CPU.
-    pub fn load_gguf(path: &Path) -> Result<Self> {
-        let meta = Gguf::open(path)?;
-        match meta.architecture() {
-            Some("llama") => {}
-            other => {
-                return Err(Error::Format {
-                    path: path.into(),
-                    detail: format!(
-                        "architecture {:?} is not supported for chat yet (llama-family GGUF files are)",
-                        other.unwrap_or("unknown")
-                    ),
-                })
+/// Pick the next token from `logits` (one row, f32).
+pub fn sample(logits: &mut [f32], history: &[u32], opts: &GenerateOptions, rng: &mut Rng) -> u32 {
+    if opts.repeat_penalty != 1.0 {
+        let recent = &history[history.len().saturating_sub(opts.repeat_last_n)..];
+        let mut seen = std::collections::HashSet::new();
+        for &t in recent {
+            if let Some(l) = logits.get_mut(t as usize) {
+                if seen.insert(t) {
+                    *l = if *l >= 0.0 {
+                        *l / opts.repeat_penalty
+                    } else {
+                        *l * opts.repeat_penalty
+                    };
+                }
             }
         }
-        let tokenizer = TextTokenizer::from_gguf(&meta)?;
-        let template = meta
-            .get("tokenizer.chat_template")
-            .and_then(|v| v.as_str())
-            .unwrap_or("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-            .to_owned();
-        let device = Device::Cpu;
-        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let content = candle_core::quantized::gguf_file::Content::read(&mut file).map_err(model_err(path))?;
-        let weights = ModelWeights::from_gguf(content, &mut file, &device).map_err(model_err(path))?;
-        Ok(ChatModel {
-            weights,
-            tokenizer,
-            template,
-            device,
-        })
+    }
+    let argmax = || {
+        logits
+            .iter()
+            .enumerate()
+            .fold(
+                (0usize, f32::NEG_INFINITY),
+                |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+            )
+            .0 as u32
+    };
+    if opts.temperature <= 0.0 {
+        return argmax();
+    }
+    let t = opts.temperature as f32;
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut cand: Vec<(u32, f32)> = logits
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, &v)| (i as u32, ((v - max) / t).exp()))
+        .collect();
+    if cand.is_empty() {
+        return argmax();
+    }
+    cand.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+    if let Some(k) = opts.top_k.filter(|&k| k > 0) {
+        cand.truncate(k);
+    }
+    if let Some(mp) = opts.min_p.filter(|&p| p > 0.0) {
+        let floor = cand[0].1 * mp as f32;
+        cand.retain(|c| c.1 >= floor);
+    }
+    let sum: f32 = cand.iter().map(|c| c.1).sum();
+    if let Some(p) = opts.top_p.filter(|&p| p < 1.0) {
+        let mut acc = 0.0;
+        let mut keep = cand.len();
+        for (i, c) in cand.iter().enumerate() {
+            acc += c.1 / sum;
+            if acc >= p as f32 {
+                keep = i + 1;
+                break;
+            }
+        }
+        cand.truncate(keep.max(1));
+    }
+    let sum: f32 = cand.iter().map(|c| c.1).sum();
+    let mut r = rng.uniform() as f32 * sum;
+    for c in &cand {
+        r -= c.1;
+        if r <= 0.0 {
+            return c.0;
+        }
+    }
+    cand.last().map_or(0, |c| c.0)
+}
+
+pub struct ChatModel {
+    pub model: Model,
+    /// The tokens the cache holds, to reuse a shared prefix across turns.
+    cached: Vec<u32>,
+    cache: KvCache,
+}
+
+impl ChatModel {
+    pub fn new(model: Model) -> Self {
+        ChatModel {
+            model,
+            cached: Vec::new(),
+            cache: KvCache::new(),
+        }
+    }
+
+    pub fn load(source: &ModelSource, opts: &LoadOptions) -> Result<Self> {
+        Ok(Self::new(Model::load(source, opts)?))
     }
 
     /// The prompt text for a conversation, in the model's own template.
     pub fn prompt(&self, messages: &[ChatMessage]) -> Result<String> {
-        let tok = |id: Option<u32>| id.and_then(|i| self.tokenizer.inner.id_to_token(i)).unwrap_or_default();
-        template::render(
-            &self.template,
-            messages,
-            true,
-            &tok(self.tokenizer.bos),
-            &tok(self.tokenizer.eos),
-        )
+        let tk = &self.model.tokenizer;
+        let tok = |id: Option<u32>| id.and_then(|i| tk.inner.id_to_token(i)).unwrap_or_default();
+        template::render(&self.model.template, messages, true, &tok(tk.bos), &tok(tk.eos))
+    }
+
+    /// Forget the cached conversation (after the model's adapter changed).
+    pub fn reset(&mut self) {
+        self.cached.clear();
+        self.cache.clear();
+    }
+
+    /// Logits of the last position after feeding `ids`, reusing whatever
+    /// prefix of them the cache already holds.
+    fn prefill(&mut self, ids: &[u32]) -> Result<Vec<f32>> {
+        let common = self.cached.iter().zip(ids).take_while(|(a, b)| a == b).count();
+        // Always recompute at least the last token to get its logits.
+        let keep = common.min(ids.len().saturating_sub(1));
+        self.cache.truncate(keep);
+        self.cached.truncate(keep);
+        let dev = self.model.net.device.clone();
+        let input = Tensor::new(&ids[keep..], &dev)?.unsqueeze(0)?;
+        let logits = self.model.net.forward_last(&input, Some(&mut self.cache))?;
+        self.cached.extend_from_slice(&ids[keep..]);
+        Ok(logits.squeeze(0)?.to_vec1()?)
     }
 
     /// Generate the assistant's reply; `on_text` gets each new piece of text
@@ -115,82 +203,65 @@ impl ChatModel {
         messages: &[ChatMessage],
         opts: &GenerateOptions,
         cancel: &CancelToken,
-        mut on_text: impl FnMut(&str),
+        on_text: impl FnMut(&str),
     ) -> Result<Generated> {
         let prompt = self.prompt(messages)?;
-        let ids = self.tokenizer.encode(&prompt)?;
-        let path = Path::new("model");
-        let err = model_err(path);
-        let sampling = if opts.temperature <= 0.0 {
-            Sampling::ArgMax
-        } else {
-            match (opts.top_k, opts.top_p) {
-                (Some(k), Some(p)) => Sampling::TopKThenTopP {
-                    k,
-                    p,
-                    temperature: opts.temperature,
-                },
-                (Some(k), None) => Sampling::TopK {
-                    k,
-                    temperature: opts.temperature,
-                },
-                (None, Some(p)) => Sampling::TopP {
-                    p,
-                    temperature: opts.temperature,
-                },
-                (None, None) => Sampling::All {
-                    temperature: opts.temperature,
-                },
-            }
-        };
-        let mut sampler = LogitsProcessor::from_sampling(opts.seed, sampling);
+        let ids = self.model.tokenizer.encode(&prompt)?;
+        self.generate_ids(&ids, opts, cancel, on_text)
+    }
+
+    /// [`ChatModel::generate`] from prompt token ids.
+    pub fn generate_ids(
+        &mut self,
+        ids: &[u32],
+        opts: &GenerateOptions,
+        cancel: &CancelToken,
+        mut on_text: impl FnMut(&str),
+    ) -> Result<Generated> {
+        let mut rng = Rng::new(opts.seed);
         let t0 = Instant::now();
-        let input = Tensor::new(ids.as_slice(), &self.device)
-            .and_then(|t| t.unsqueeze(0))
-            .map_err(&err)?;
-        let mut logits = self
-            .weights
-            .forward(&input, 0)
-            .and_then(|l| l.squeeze(0))
-            .map_err(&err)?;
+        let mut logits = self.prefill(ids)?;
         let prefill = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
+        // The repetition penalty looks at the reply only: penalising the
+        // prompt would push the model away from the user's own words.
+        let mut history: Vec<u32> = Vec::new();
         let mut out: Vec<u32> = Vec::new();
-        let mut shown = 0usize; // bytes of the decoded text already given to on_text
+        let mut shown = 0usize; // bytes of the decoded text already handed out
         let mut text = String::new();
         let mut stop = "max_tokens";
+        let dev = self.model.net.device.clone();
         for _ in 0..opts.max_tokens {
             if cancel.is_cancelled() {
                 stop = "cancelled";
                 break;
             }
-            if opts.repeat_penalty != 1.0 {
-                let ctx = &out[out.len().saturating_sub(64)..];
-                logits = candle_transformers::utils::apply_repeat_penalty(&logits, opts.repeat_penalty, ctx)
-                    .map_err(&err)?;
-            }
-            let next = sampler.sample(&logits).map_err(&err)?;
-            if self.tokenizer.stop.contains(&next) {
+            let next = sample(&mut logits, &history, opts, &mut rng);
+            if self.model.tokenizer.stop.contains(&next) {
                 stop = "eos";
                 break;
             }
             out.push(next);
+            history.push(next);
             // Decode everything so far; hold back a trailing partial character.
-            text = self.tokenizer.decode(&out)?;
-            if !text.ends_with('\u{FFFD}') && text.len() > shown {
+            text = self.model.tokenizer.decode(&out)?;
+            if !text.ends_with('\u{FFFD}') && text.len() > shown && text.is_char_boundary(shown) {
                 on_text(&text[shown..]);
                 shown = text.len();
             }
-            let input = Tensor::new(&[next], &self.device)
-                .and_then(|t| t.unsqueeze(0))
-                .map_err(&err)?;
+            if out.len() == opts.max_tokens {
+                break;
+            }
+            let input = Tensor::new(&[next], &dev)?.unsqueeze(0)?;
             logits = self
-                .weights
-                .forward(&input, ids.len() + out.len() - 1)
-                .and_then(|l| l.squeeze(0))
-                .map_err(&err)?;
+                .model
+                .net
+                .forward_last(&input, Some(&mut self.cache))?
+                .squeeze(0)?
+                .to_vec1()?;
+            self.cached.push(next);
         }
-        if text.len() > shown {
+        if text.len() > shown && text.is_char_boundary(shown) {
             on_text(&text[shown..]);
         }
         let decode = t1.elapsed().as_secs_f64();
@@ -198,6 +269,7 @@ impl ChatModel {
             text,
             prompt_tokens: ids.len(),
             generated_tokens: out.len(),
+            token_ids: out.clone(),
             prefill_tokens_per_s: ids.len() as f64 / prefill.max(1e-9),
             decode_tokens_per_s: out.len() as f64 / decode.max(1e-9),
             stop,

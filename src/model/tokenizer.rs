@@ -6,12 +6,28 @@
 
 use super::gguf::{Gguf, Value};
 use crate::jobs::{Error, Result};
+use std::path::Path;
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::BPE;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::{AddedToken, PreTokenizerWrapper, Tokenizer};
+
+/// Tokens that end an assistant turn in the common chat formats.
+const END_OF_TURN: [&str; 5] = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<end_of_turn>", "<|end|>"];
+
+/// A JSON file that may be absent.
+pub(crate) fn read_json(path: &Path) -> Result<Option<serde_json::Value>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => serde_json::from_str(&t).map(Some).map_err(|e| Error::Format {
+            path: path.into(),
+            detail: format!("not valid JSON ({e}); download the model again"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
 
 /// A tokenizer with the ids the chat loop needs.
 pub struct TextTokenizer {
@@ -83,11 +99,54 @@ impl TextTokenizer {
         let id = |k: &str| g.get(k).and_then(Value::as_u64).map(|v| v as u32);
         let (bos, eos) = (id("tokenizer.ggml.bos_token_id"), id("tokenizer.ggml.eos_token_id"));
         let mut stop: Vec<u32> = eos.into_iter().collect();
-        for name in ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<end_of_turn>"] {
+        for name in END_OF_TURN {
             if let Some(&i) = tokens.iter().position(|t| t == name).map(|p| p as u32).as_ref() {
                 if !stop.contains(&i) {
                     stop.push(i);
                 }
+            }
+        }
+        Ok(TextTokenizer { inner, bos, eos, stop })
+    }
+
+    /// A Hugging Face folder: `tokenizer.json`, with BOS/EOS from
+    /// `tokenizer_config.json` and end-of-turn ids from `generation_config.json`.
+    pub fn from_folder(dir: &Path) -> Result<Self> {
+        let path = dir.join("tokenizer.json");
+        if !path.exists() {
+            return Err(Error::Format {
+                path: dir.into(),
+                detail: "no tokenizer.json in the model folder; download the model again with its tokenizer files"
+                    .into(),
+            });
+        }
+        let inner = Tokenizer::from_file(&path).map_err(|e| Error::Format {
+            path: path.clone(),
+            detail: format!("the tokenizer could not be read ({e}); download it again"),
+        })?;
+        let cfg = read_json(&dir.join("tokenizer_config.json"))?;
+        let token_of = |key: &str| -> Option<u32> {
+            let v = cfg.as_ref()?.get(key)?;
+            let s = v.as_str().or_else(|| v.get("content").and_then(|c| c.as_str()))?;
+            inner.token_to_id(s)
+        };
+        let (bos, eos) = (token_of("bos_token"), token_of("eos_token"));
+        let mut stop: Vec<u32> = eos.into_iter().collect();
+        let mut add = |i: u32| {
+            if !stop.contains(&i) {
+                stop.push(i);
+            }
+        };
+        if let Some(gen) = read_json(&dir.join("generation_config.json"))? {
+            match gen.get("eos_token_id") {
+                Some(serde_json::Value::Number(n)) => n.as_u64().into_iter().for_each(|i| add(i as u32)),
+                Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_u64()).for_each(|i| add(i as u32)),
+                _ => {}
+            }
+        }
+        for name in END_OF_TURN {
+            if let Some(i) = inner.token_to_id(name) {
+                add(i);
             }
         }
         Ok(TextTokenizer { inner, bos, eos, stop })

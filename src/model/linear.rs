@@ -1,0 +1,97 @@
+//! A projection with a frozen base weight and an optional LoRA adapter that
+//! can be attached, trained, merged into the base and detached again.
+
+use super::ops::{tracks, Frozen};
+use candle_core::{DType, Result, Tensor, Var};
+
+/// LoRA: `y += scale · B·A·x`, A `[rank, in]`, B `[out, rank]`, kept in f32.
+#[derive(Clone)]
+pub struct Lora {
+    pub a: Var,
+    pub b: Var,
+    pub scale: f64,
+    pub dropout: f32,
+}
+
+impl Lora {
+    pub fn rank(&self) -> usize {
+        self.a.dim(0).unwrap_or(0)
+    }
+
+    /// `scale · B·A` as `[out, in]`.
+    pub fn delta(&self) -> Result<Tensor> {
+        self.b.as_tensor().matmul(self.a.as_tensor())?.affine(self.scale, 0.0)
+    }
+}
+
+#[derive(Clone)]
+pub struct Linear {
+    pub weight: Frozen,
+    pub bias: Option<Tensor>,
+    pub lora: Option<Lora>,
+}
+
+impl Linear {
+    pub fn new(weight: Frozen, bias: Option<Tensor>) -> Self {
+        Linear {
+            weight,
+            bias,
+            lora: None,
+        }
+    }
+
+    /// `x · Wᵀ (+ b) (+ LoRA)`; `mask` is an optional dropout mask for the
+    /// LoRA input (already scaled by 1/(1−p)).
+    pub fn forward(&self, x: &Tensor, dropout_mask: Option<&Tensor>) -> Result<Tensor> {
+        let mut y = self.weight.matmul_t(x)?;
+        if let Some(b) = &self.bias {
+            y = y.broadcast_add(b)?;
+        }
+        if let Some(l) = &self.lora {
+            let xin = if x.dtype() == DType::F32 {
+                x.clone()
+            } else {
+                x.to_dtype(DType::F32)?
+            };
+            let xin = match dropout_mask {
+                Some(m) => xin.broadcast_mul(m)?,
+                None => xin,
+            };
+            let h = xin.broadcast_matmul(&l.a.as_tensor().t()?)?;
+            let d = h.broadcast_matmul(&l.b.as_tensor().t()?)?.affine(l.scale, 0.0)?;
+            let d = d.to_dtype(y.dtype())?;
+            y = (y + d)?;
+        }
+        Ok(y)
+    }
+
+    /// Fold the adapter into a dense base weight (for faster chat and for
+    /// export); the adapter is removed from the layer and returned.
+    pub fn merge(&mut self) -> Result<Option<Lora>> {
+        let Some(l) = self.lora.take() else {
+            return Ok(None);
+        };
+        let w = self.weight.dense(DType::F32)?;
+        let dtype = match &self.weight {
+            Frozen::Dense(t) => t.dtype(),
+            Frozen::Quant(..) => DType::F32,
+        };
+        self.weight = Frozen::Dense((w + l.delta()?)?.to_dtype(dtype)?);
+        Ok(Some(l))
+    }
+
+    /// Undo [`Linear::merge`] with the same adapter.
+    pub fn unmerge(&mut self, l: &Lora) -> Result<()> {
+        let w = self.weight.dense(DType::F32)?;
+        let dtype = match &self.weight {
+            Frozen::Dense(t) => t.dtype(),
+            Frozen::Quant(..) => DType::F32,
+        };
+        self.weight = Frozen::Dense((w - l.delta()?)?.to_dtype(dtype)?);
+        Ok(())
+    }
+
+    pub fn is_trainable(&self) -> bool {
+        self.lora.as_ref().is_some_and(|l| tracks(l.a.as_tensor()))
+    }
+}

@@ -1,0 +1,190 @@
+//! Fast ops that still carry gradients.
+//!
+//! candle's fused kernels (softmax, RMSNorm, RoPE, quantized matmul) have no
+//! backward pass: `backward()` succeeds and the LoRA weights behind them get
+//! no gradient. And a plain matmul against a frozen weight also computes (and
+//! stores) the gradient of that weight. Here each op runs its fast forward on
+//! a detached input, then [`attach`] joins the result back to the graph with
+//! the op's analytic input gradient. When nothing upstream needs a gradient
+//! (inference), the fast result is returned as is.
+
+use candle_core::backend::BackendStorage;
+use candle_core::quantized::QMatMul;
+use candle_core::{CpuStorage, CustomOp2, DType, Layout, Module, Result, Shape, Tensor, D};
+use std::sync::Arc;
+
+type Backward = dyn Fn(&Tensor) -> Result<Tensor> + Send + Sync;
+
+/// Forward: the value of `result`; backward: `grad_input(g)` for `input`.
+struct Attach {
+    grad_input: Box<Backward>,
+}
+
+impl CustomOp2 for Attach {
+    fn name(&self) -> &'static str {
+        "dramatis-attach"
+    }
+
+    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        Ok((s2.try_clone(l2)?, l2.shape().clone()))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        _: &candle_core::CudaStorage,
+        _: &Layout,
+        s2: &candle_core::CudaStorage,
+        l2: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        Ok((s2.try_clone(l2)?, l2.shape().clone()))
+    }
+
+    #[cfg(feature = "metal")]
+    fn metal_fwd(
+        &self,
+        _: &candle_core::MetalStorage,
+        _: &Layout,
+        s2: &candle_core::MetalStorage,
+        l2: &Layout,
+    ) -> Result<(candle_core::MetalStorage, Shape)> {
+        Ok((s2.try_clone(l2)?, l2.shape().clone()))
+    }
+
+    fn bwd(&self, _: &Tensor, _: &Tensor, _: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((Some((self.grad_input)(grad)?), None))
+    }
+}
+
+/// True when `t` is (or depends on) a trainable variable.
+pub fn tracks(t: &Tensor) -> bool {
+    t.is_variable() || t.track_op()
+}
+
+/// Join `result` (computed from `input.detach()`) to the graph of `input`.
+pub fn attach(
+    input: &Tensor,
+    result: Tensor,
+    grad_input: impl Fn(&Tensor) -> Result<Tensor> + Send + Sync + 'static,
+) -> Result<Tensor> {
+    if !tracks(input) {
+        return Ok(result);
+    }
+    // The copy in the forward needs a plain buffer starting at offset 0.
+    let result = if result.is_contiguous() && result.layout().start_offset() == 0 {
+        result
+    } else {
+        result.copy()?
+    };
+    input.apply_op2_arc(
+        &result,
+        Arc::new(Box::new(Attach {
+            grad_input: Box::new(grad_input),
+        })),
+    )
+}
+
+/// A frozen weight: dense (any float dtype) or quantized (GGUF blocks).
+#[derive(Clone)]
+pub enum Frozen {
+    Dense(Tensor),
+    Quant(Arc<QMatMul>, Arc<candle_core::quantized::QTensor>),
+}
+
+impl Frozen {
+    /// `[out, in]`
+    pub fn dims(&self) -> (usize, usize) {
+        match self {
+            Frozen::Dense(t) => (t.dim(0).unwrap_or(0), t.dim(1).unwrap_or(0)),
+            Frozen::Quant(_, q) => {
+                let d = q.shape().dims();
+                (d[0], d[1])
+            }
+        }
+    }
+
+    /// The weight as a dense tensor of `dtype`.
+    pub fn dense(&self, dtype: DType) -> Result<Tensor> {
+        match self {
+            Frozen::Dense(t) => t.to_dtype(dtype),
+            Frozen::Quant(_, q) => q.dequantize(&q.device())?.to_dtype(dtype),
+        }
+    }
+
+    /// Bytes the weight takes in memory.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Frozen::Dense(t) => t.elem_count() * t.dtype().size_in_bytes(),
+            Frozen::Quant(_, q) => q.storage_size_in_bytes(),
+        }
+    }
+
+    /// `x · Wᵀ` for `x` of shape `[…, in]`; gradient flows to `x` only.
+    pub fn matmul_t(&self, x: &Tensor) -> Result<Tensor> {
+        let xd = x.detach();
+        let y = match self {
+            Frozen::Dense(w) => xd.broadcast_matmul(&w.t()?)?,
+            Frozen::Quant(m, _) => m.forward(&xd)?,
+        };
+        if !tracks(x) {
+            return Ok(y);
+        }
+        let w = self.clone();
+        let dtype = x.dtype();
+        attach(x, y, move |g| match &w {
+            Frozen::Dense(w) => g.broadcast_matmul(w),
+            Frozen::Quant(..) => g.broadcast_matmul(&w.dense(dtype)?),
+        })
+    }
+}
+
+/// RMSNorm with a frozen weight `w` over the last dimension.
+pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+    let xd = x.detach().contiguous()?;
+    let y = candle_nn::ops::rms_norm(&xd, w, eps as f32)?;
+    if !tracks(x) {
+        return Ok(y);
+    }
+    let w = w.clone();
+    attach(x, y, move |g| {
+        // r·u − x·r³·mean(u·x), u = g·w, r = 1/√(mean(x²)+ε)
+        let n = xd.dim(D::Minus1)? as f64;
+        let r = (xd.sqr()?.sum_keepdim(D::Minus1)? / n)?
+            .affine(1.0, eps)?
+            .sqrt()?
+            .recip()?;
+        let u = g.broadcast_mul(&w)?;
+        let dot = ((&u * &xd)?.sum_keepdim(D::Minus1)? / n)?;
+        u.broadcast_mul(&r)? - xd.broadcast_mul(&r.powf(3.0)?.mul(&dot)?)?
+    })
+}
+
+/// Softmax over the last dimension.
+pub fn softmax(x: &Tensor) -> Result<Tensor> {
+    let y = candle_nn::ops::softmax_last_dim(&x.detach().contiguous()?)?;
+    if !tracks(x) {
+        return Ok(y);
+    }
+    let yc = y.clone();
+    attach(x, y, move |g| {
+        // y·(g − Σ g·y)
+        let s = (g * &yc)?.sum_keepdim(D::Minus1)?;
+        yc.mul(&g.broadcast_sub(&s)?)
+    })
+}
+
+/// Rotary embedding in the Hugging Face layout (halves rotated), `x` of
+/// shape `[batch, heads, seq, head_dim]`, `cos`/`sin` of `[seq, head_dim/2]`.
+pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+    let y = candle_nn::rotary_emb::rope(&x.detach().contiguous()?, cos, sin)?;
+    if !tracks(x) {
+        return Ok(y);
+    }
+    let (cos, sin) = (cos.clone(), sin.neg()?);
+    attach(x, y, move |g| candle_nn::rotary_emb::rope(&g.contiguous()?, &cos, &sin))
+}
+
+/// SiLU(a)·b, the gated MLP's activation (composite: candle's silu has a backward).
+pub fn swiglu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    a.silu()? * b
+}
