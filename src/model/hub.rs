@@ -113,9 +113,21 @@ impl HubClient {
             .filter(|f| names.contains(f))
             .chain(weights)
             .collect();
+        let cache = Cache::new(self.cache_dir.clone()).repo(Self::repo(repo, revision));
+        // Cached files count only while the revision still points at the same commit.
+        let ref_file = self
+            .cache_dir
+            .join(format!("models--{}", repo.replace('/', "--")))
+            .join("refs")
+            .join(revision);
+        let current = std::fs::read_to_string(ref_file).is_ok_and(|c| c.trim() == info.sha);
         let mut dir = None;
         for (i, f) in wanted.iter().enumerate() {
             job.check()?;
+            if let Some(p) = cache.get(f).filter(|_| current) {
+                dir = p.parent().map(Path::to_path_buf);
+                continue;
+            }
             let progress = Bytes {
                 job: job.clone(),
                 file: format!("{f} ({}/{})", i + 1, wanted.len()),
