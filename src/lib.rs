@@ -13,5 +13,6 @@ pub mod model;
 pub mod persona;
 pub mod pipeline;
 pub mod store;
+pub mod tune;
 
 pub use jobs::{Error, Result};

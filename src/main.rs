@@ -1,6 +1,7 @@
 //! The `dramatis` command line: a thin face on the engine.
 
 mod cli_library;
+mod cli_train;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dramatis::dataset::{io::Format, DatasetOptions};
@@ -66,6 +67,8 @@ enum Command {
     Persona(cli_library::PersonaArgs),
     /// Conversations kept in the library.
     Conversations(cli_library::ConversationArgs),
+    /// Train a LoRA adapter for a persona on its dataset.
+    Train(Box<cli_train::TrainArgs>),
     /// Chat with a model on the terminal; one line per turn, empty line or EOF ends.
     Chat {
         #[command(flatten)]
@@ -431,6 +434,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             json,
         } => check_dataset(&file, to, out.as_deref(), jsonl, json),
         Command::Demo { out, personas } => demo(&out, personas),
+        Command::Train(a) => cli_train::train(*a),
         Command::Chat { gen, save, persona, db } => chat(&gen, save, persona, db),
         Command::Generate { gen, json, prompt } => generate(&gen, json, &prompt),
     }

@@ -107,7 +107,11 @@ fn fixture_loss(m: &Model, r: &HashMap<String, Tensor>) -> (Tensor, Tensor) {
     let input = ids(&r["input_ids"]);
     let labels: Vec<Vec<i64>> = r["labels"].to_vec2().unwrap();
     let (b, l) = input.dims2().unwrap();
-    let logits = m.net.forward(&input, None).unwrap();
+    let pass = dramatis::model::transformer::Pass {
+        grad: true,
+        ..Default::default()
+    };
+    let logits = m.net.forward_with(&input, None, pass).unwrap();
     let shifted = logits.narrow(1, 0, l - 1).unwrap().reshape((b * (l - 1), ())).unwrap();
     let targets: Vec<u32> = labels
         .iter()

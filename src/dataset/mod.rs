@@ -19,7 +19,7 @@ pub enum Split {
 }
 
 /// One Alpaca sample, the way LLaMA-Factory reads it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Sample {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub system: String,

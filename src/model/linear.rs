@@ -41,8 +41,9 @@ impl Linear {
     }
 
     /// `x · Wᵀ (+ b) (+ LoRA)`; `mask` is an optional dropout mask for the
-    /// LoRA input (already scaled by 1/(1−p)).
-    pub fn forward(&self, x: &Tensor, dropout_mask: Option<&Tensor>) -> Result<Tensor> {
+    /// LoRA input (already scaled by 1/(1−p)). Without `grad` the adapter's
+    /// weights are read as constants (evaluation, chat).
+    pub fn forward(&self, x: &Tensor, dropout_mask: Option<&Tensor>, grad: bool) -> Result<Tensor> {
         let mut y = self.weight.matmul_t(x)?;
         if let Some(b) = &self.bias {
             y = y.broadcast_add(b)?;
@@ -57,8 +58,13 @@ impl Linear {
                 Some(m) => xin.broadcast_mul(m)?,
                 None => xin,
             };
-            let h = xin.broadcast_matmul(&l.a.as_tensor().t()?)?;
-            let d = h.broadcast_matmul(&l.b.as_tensor().t()?)?.affine(l.scale, 0.0)?;
+            let (a, b) = if grad {
+                (l.a.as_tensor().clone(), l.b.as_tensor().clone())
+            } else {
+                (l.a.as_tensor().detach(), l.b.as_tensor().detach())
+            };
+            let h = xin.broadcast_matmul(&a.t()?)?;
+            let d = h.broadcast_matmul(&b.t()?)?.affine(l.scale, 0.0)?;
             let d = d.to_dtype(y.dtype())?;
             y = (y + d)?;
         }

@@ -144,6 +144,8 @@ pub type DropoutFn<'a> = &'a dyn Fn(usize, &str, &Tensor) -> candle_core::Result
 pub struct Pass<'a> {
     /// LoRA dropout masks per block and target, for training.
     pub dropout: Option<DropoutFn<'a>>,
+    /// Build the graph for gradients of the LoRA weights (training).
+    pub grad: bool,
 }
 
 impl Transformer {
@@ -274,7 +276,7 @@ impl Transformer {
             let hn = ops::rms_norm(&x, &blk.input_norm, eps)?;
             let lin = |lin: &Linear, name: &str, t: &Tensor| -> candle_core::Result<Tensor> {
                 let m = if lin.lora.is_some() { dmask(name, t)? } else { None };
-                lin.forward(t, m.as_ref())
+                lin.forward(t, m.as_ref(), pass.grad)
             };
             let q = lin(&blk.q_proj, "q_proj", &hn)?.reshape((b, l, nh, hd))?;
             let k = lin(&blk.k_proj, "k_proj", &hn)?.reshape((b, l, nkv, hd))?;
@@ -321,7 +323,12 @@ impl Transformer {
 
     /// Logits `[b, l, vocab]` for every position.
     pub fn forward(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
-        let h = self.hidden(ids, cache, Pass::default())?;
+        self.forward_with(ids, cache, Pass::default())
+    }
+
+    /// [`Transformer::forward`] with training options.
+    pub fn forward_with(&self, ids: &Tensor, cache: Option<&mut KvCache>, pass: Pass) -> Result<Tensor> {
+        let h = self.hidden(ids, cache, pass)?;
         Ok(self.lm_head.matmul_t(&h)?)
     }
 

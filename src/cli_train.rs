@@ -1,0 +1,301 @@
+//! `dramatis train` and `dramatis eval`.
+
+use clap::Args;
+use dramatis::dataset::{io, Sample};
+use dramatis::jobs::Error;
+use dramatis::model::{LoadOptions, Model, ModelSource, QuantPolicy};
+use dramatis::tune::{self, Preset, TrainConfig, TrainEvent};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// The base model: a .gguf file, a Hugging Face folder or a hub id.
+    #[arg(long, required_unless_present = "resume")]
+    model: Option<String>,
+    /// Training samples (Alpaca or ShareGPT, JSON or JSONL), e.g. mags_train.json.
+    #[arg(long, required_unless_present = "resume")]
+    dataset: Option<PathBuf>,
+    /// Held-out samples; default: the matching *_val file beside the dataset, else 10% of it.
+    #[arg(long)]
+    val: Option<PathBuf>,
+    /// Where the adapter, checkpoints and metrics.jsonl go.
+    #[arg(long, required_unless_present = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the run in this folder from its last checkpoint.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// quick, balanced or deep.
+    #[arg(long, default_value = "balanced")]
+    preset: String,
+    #[arg(long)]
+    max_steps: Option<usize>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    rank: Option<usize>,
+    #[arg(long)]
+    alpha: Option<f64>,
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// Use alpha/√rank scaling (rsLoRA).
+    #[arg(long)]
+    rslora: bool,
+    /// Projections to adapt, e.g. q_proj,v_proj (default: the preset's).
+    #[arg(long, value_delimiter = ',')]
+    targets: Option<Vec<String>>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    grad_accum: Option<usize>,
+    #[arg(long)]
+    max_len: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    warmup_ratio: Option<f64>,
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    #[arg(long)]
+    eval_every: Option<usize>,
+    #[arg(long)]
+    save_every: Option<usize>,
+    /// Stop after this many validations without improvement (0: never).
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Validate on at most this many held-out samples.
+    #[arg(long)]
+    max_val: Option<usize>,
+    /// Keep the frozen base quantized (QLoRA): q8_0 or q4_0.
+    #[arg(long)]
+    quantize: Option<String>,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long)]
+    threads: Option<usize>,
+    /// auto, cpu, cuda, cuda:N or metal.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// One JSON line per event on stdout, then a summary line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What a run folder records so `--resume` needs nothing else.
+#[derive(Serialize, Deserialize)]
+struct RunFile {
+    model: String,
+    dataset: PathBuf,
+    val: Option<PathBuf>,
+    quantize: Option<String>,
+    device: String,
+}
+
+fn quant_policy(q: Option<&str>) -> Result<QuantPolicy, Error> {
+    use candle_core::quantized::GgmlDType;
+    Ok(match q.map(str::to_ascii_lowercase).as_deref() {
+        None => QuantPolicy::Dense,
+        Some("q8_0") => QuantPolicy::To(GgmlDType::Q8_0),
+        Some("q4_0") => QuantPolicy::To(GgmlDType::Q4_0),
+        Some(other) => return Err(Error::Invalid(format!("--quantize {other}: choose q8_0 or q4_0"))),
+    })
+}
+
+/// Samples of an Alpaca or ShareGPT file.
+pub fn read_samples(path: &Path) -> Result<Vec<Sample>, Error> {
+    Ok(match io::read(path)? {
+        io::Imported::Alpaca(s) => s,
+        io::Imported::ShareGpt(c) => c.iter().flat_map(io::conversation_to_samples).collect(),
+    })
+}
+
+/// The validation file beside a `*_train.*` dataset, if there is one.
+fn sibling_val(dataset: &Path) -> Option<PathBuf> {
+    let name = dataset.file_name()?.to_string_lossy().into_owned();
+    let val = name.replacen("_train.", "_val.", 1);
+    (val != name)
+        .then(|| dataset.with_file_name(val))
+        .filter(|p| p.exists())
+}
+
+fn load_model(spec: &str, device: &str, quantize: Option<&str>) -> Result<Model, Error> {
+    let (device, dtype) = dramatis::model::pick_device(device)?;
+    let opts = LoadOptions {
+        device,
+        dtype,
+        policy: quant_policy(quantize)?,
+    };
+    Model::load(&ModelSource::parse(spec)?, &opts)
+}
+
+fn apply_overrides(cfg: &mut TrainConfig, a: &TrainArgs) {
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { cfg.$f = v; } )* };
+    }
+    set!(
+        epochs,
+        rank,
+        alpha,
+        dropout,
+        targets,
+        batch_size,
+        grad_accum,
+        max_len,
+        lr,
+        warmup_ratio,
+        weight_decay,
+        eval_every,
+        save_every,
+        patience,
+        seed
+    );
+    if let Some(v) = a.max_val {
+        cfg.max_val_samples = v;
+    }
+    if a.max_steps.is_some() {
+        cfg.max_steps = a.max_steps;
+    }
+    if a.rslora {
+        cfg.rslora = true;
+    }
+}
+
+pub fn train(a: TrainArgs) -> Result<(), Error> {
+    crate::set_threads(a.threads);
+    let (out, run, cfg) = match &a.resume {
+        Some(dir) => {
+            let path = dir.join("run.json");
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            let run: RunFile = serde_json::from_str(&text).map_err(|e| Error::Format {
+                path: path.clone(),
+                detail: format!("the run description is damaged ({e}); start a new run"),
+            })?;
+            (dir.clone(), run, tune::saved_config(dir)?)
+        }
+        None => {
+            let preset = Preset::parse(&a.preset)
+                .ok_or_else(|| Error::Invalid(format!("--preset {}: choose quick, balanced or deep", a.preset)))?;
+            let mut cfg = preset.config();
+            apply_overrides(&mut cfg, &a);
+            let dataset = a.dataset.clone().expect("required by clap");
+            let run = RunFile {
+                model: a.model.clone().expect("required by clap"),
+                val: a.val.clone().or_else(|| sibling_val(&dataset)),
+                dataset,
+                quantize: a.quantize.clone(),
+                device: a.device.clone(),
+            };
+            (a.out.clone().expect("required by clap"), run, cfg)
+        }
+    };
+    let mut model = load_model(&run.model, &run.device, run.quantize.as_deref())?;
+    let mut train = read_samples(&run.dataset)?;
+    let mut val = match &run.val {
+        Some(v) => read_samples(v)?,
+        None => {
+            // Hold out every tenth sample (fixed, so a resumed run sees the same split).
+            let mut v = Vec::new();
+            if train.len() >= 10 {
+                let mut i = 0;
+                train.retain(|s| {
+                    i += 1;
+                    if i % 10 == 0 {
+                        v.push(s.clone());
+                        false
+                    } else {
+                        true
+                    }
+                });
+            }
+            v
+        }
+    };
+    val.truncate(cfg.max_val_samples.max(1));
+    let (train_ex, skipped) = tune::prepare(&model, &train, cfg.max_len)?;
+    let (val_ex, _) = tune::prepare(&model, &val, cfg.max_len)?;
+    std::fs::create_dir_all(&out).map_err(|e| Error::write(&out, e))?;
+    if a.resume.is_none() {
+        let text = serde_json::to_string_pretty(&run).map_err(|e| Error::Invalid(e.to_string()))?;
+        dramatis::jobs::write_atomic(&out.join("run.json"), text.as_bytes())?;
+    }
+    let base_weights = model.net.weight_bytes();
+    let json = a.json;
+    let (job, bar) = crate::cli_job(json);
+    let mut r = tune::Run {
+        model: &mut model,
+        cfg,
+        train: train_ex,
+        val: val_ex,
+        skipped,
+        out: out.clone(),
+        base_name: Some(run.model.clone()),
+    };
+    let summary = r.train(&job, |e| {
+        if json {
+            println!("{}", serde_json::to_string(e).unwrap_or_default());
+        } else {
+            match e {
+                TrainEvent::Start {
+                    total_steps,
+                    train_examples,
+                    val_examples,
+                    skipped,
+                    trainable_parameters,
+                    resumed_from,
+                } => {
+                    eprintln!(
+                        "Training {trainable_parameters} adapter weights for {total_steps} steps on {train_examples} samples ({val_examples} held out, {skipped} too long or empty){}",
+                        resumed_from.map(|s| format!(", resuming at step {s}")).unwrap_or_default()
+                    );
+                }
+                TrainEvent::Eval { step, val_loss, improved, .. } => {
+                    crate::finish_bar(&bar);
+                    eprintln!(
+                        "  step {step}: validation loss {val_loss:.4}{}",
+                        if *improved { " (best so far)" } else { "" }
+                    );
+                }
+                TrainEvent::EarlyStop { step, best_step } => {
+                    eprintln!("  stopping early at step {step}: validation stopped improving after step {best_step}");
+                }
+                _ => {}
+            }
+        }
+    });
+    crate::finish_bar(&bar);
+    let summary = summary?;
+    let line = serde_json::json!({
+        "type": "summary",
+        "steps": summary.steps,
+        "train_loss_first": summary.train_loss_first,
+        "train_loss_last": summary.train_loss_last,
+        "val_loss_first": summary.val_loss_first,
+        "val_loss_last": summary.val_loss_last,
+        "best_val_loss": summary.best_val_loss,
+        "best_step": summary.best_step,
+        "tokens_per_s": summary.tokens_per_s,
+        "peak_memory_mib": summary.peak_memory_mib,
+        "base_weights_mib": base_weights as f64 / (1024.0 * 1024.0),
+        "stopped_early": summary.stopped_early,
+        "adapter": summary.adapter,
+    });
+    if json {
+        println!("{line}");
+    } else {
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
+        eprintln!(
+            "Done: {} steps; training loss {} → {}; validation loss {} → {} (best {} at step {}); {:.0} tokens/s; peak memory {} MiB.",
+            summary.steps,
+            f(summary.train_loss_first),
+            f(summary.train_loss_last),
+            f(summary.val_loss_first),
+            f(summary.val_loss_last),
+            f(summary.best_val_loss),
+            summary.best_step.map_or("-".into(), |s| s.to_string()),
+            summary.tokens_per_s,
+            summary.peak_memory_mib.map_or("-".into(), |m| format!("{m:.0}")),
+        );
+        println!("{}", summary.adapter.display());
+    }
+    Ok(())
+}

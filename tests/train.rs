@@ -1,0 +1,393 @@
+//! LoRA training: it learns, every adapter weight gets a gradient, a
+//! cancelled or killed run resumes to the same adapter, early stopping keeps
+//! the best checkpoint, and SmolLM2 improves on the sample persona.
+
+mod common;
+
+use dramatis::dataset::Sample;
+use dramatis::jobs::{CancelToken, Job, Progress};
+use dramatis::model::transformer::Pass;
+use dramatis::model::{LoadOptions, Model, QuantPolicy};
+use dramatis::tune::{self, TrainConfig, TrainEvent};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+fn tiny() -> Model {
+    let dir = common::repo().join("tests/fixtures/models/tiny-llama");
+    let opts = LoadOptions {
+        policy: QuantPolicy::Dense,
+        ..Default::default()
+    };
+    Model::load_folder(&dir, &opts).unwrap()
+}
+
+fn sample(q: &str, a: &str) -> Sample {
+    Sample {
+        system: "Be Mags.".into(),
+        instruction: q.into(),
+        output: a.into(),
+        ..Default::default()
+    }
+}
+
+fn small_set() -> Vec<Sample> {
+    vec![
+        sample("Tea?", "Always."),
+        sample("Storm coming?", "Glass is falling."),
+        sample("Who are you?", "The keeper."),
+        sample("Lonely?", "Never with the lamp."),
+        sample("Where is Tom?", "At sea."),
+        sample("Cold?", "Put the kettle on."),
+    ]
+}
+
+fn config(steps: usize) -> TrainConfig {
+    TrainConfig {
+        rank: 4,
+        alpha: 8.0,
+        lr: 1e-2,
+        max_steps: Some(steps),
+        batch_size: 2,
+        grad_accum: 1,
+        max_len: 128,
+        warmup_ratio: 0.0,
+        eval_every: 0,
+        save_every: 0,
+        patience: 0,
+        ..TrainConfig::default()
+    }
+}
+
+fn run_with(
+    model: &mut Model,
+    cfg: TrainConfig,
+    train: &[Sample],
+    val: &[Sample],
+    out: &Path,
+    job: &Job,
+) -> dramatis::Result<tune::TrainSummary> {
+    let (t, skipped) = tune::prepare(model, train, cfg.max_len).unwrap();
+    let (v, _) = tune::prepare(model, val, cfg.max_len).unwrap();
+    assert_eq!(skipped, 0);
+    let mut r = tune::Run {
+        model,
+        cfg,
+        train: t,
+        val: v,
+        skipped,
+        out: out.into(),
+        base_name: Some("tiny-llama".into()),
+    };
+    r.train(job, |_| {})
+}
+
+#[test]
+fn training_fits_a_small_set() {
+    let mut m = tiny();
+    let out = tempfile::tempdir().unwrap();
+    let s = run_with(&mut m, config(60), &small_set(), &[], out.path(), &Job::silent()).unwrap();
+    let (first, last) = (s.train_loss_first.unwrap(), s.train_loss_last.unwrap());
+    assert!(last < 0.25 * first, "loss {first} → {last}");
+    // The PEFT files and the metrics are written.
+    assert!(out.path().join("adapter_model.safetensors").exists());
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("adapter_config.json")).unwrap()).unwrap();
+    assert_eq!((cfg["r"].as_u64(), cfg["peft_type"].as_str()), (Some(4), Some("LORA")));
+    let metrics = std::fs::read_to_string(out.path().join("metrics.jsonl")).unwrap();
+    let steps = metrics.lines().filter(|l| l.contains("\"type\":\"step\"")).count();
+    assert_eq!(steps, 60);
+    // The trained adapter loads on a fresh base and reproduces the replies.
+    let mut fresh = tiny();
+    dramatis::model::adapter::load_peft(out.path(), &mut fresh.net).unwrap();
+    let mut chat = dramatis::model::ChatModel::new(fresh);
+    let opts = dramatis::model::GenerateOptions {
+        temperature: 0.0,
+        max_tokens: 20,
+        repeat_penalty: 1.0,
+        ..Default::default()
+    };
+    let msgs = [
+        dramatis::model::ChatMessage::new("system", "Be Mags."),
+        dramatis::model::ChatMessage::new("user", "Storm coming?"),
+    ];
+    let g = chat.generate(&msgs, &opts, &CancelToken::new(), |_| {}).unwrap();
+    assert_eq!(g.text, "Glass is falling.");
+    assert_eq!(g.stop, "eos", "it learned to end its turn");
+}
+
+#[test]
+fn every_lora_weight_receives_a_gradient() {
+    let mut m = tiny();
+    let out = tempfile::tempdir().unwrap();
+    // One step makes B non-zero, so A's gradient is non-zero from then on.
+    run_with(&mut m, config(1), &small_set(), &[], out.path(), &Job::silent()).unwrap();
+    let (ex, _) = tune::prepare(&m, &small_set(), 128).unwrap();
+    let batch: Vec<_> = ex.iter().collect();
+    let pass = Pass {
+        grad: true,
+        ..Default::default()
+    };
+    let (loss, _) = tune::batch_loss(&m, &batch, pass).unwrap();
+    let grads = loss.backward().unwrap();
+    let mut n = 0;
+    for (layer, target, lin) in m.net.linears() {
+        let l = lin.lora.as_ref().expect("all seven projections carry an adapter");
+        for (which, v) in [("A", &l.a), ("B", &l.b)] {
+            let g = grads
+                .get(v.as_tensor())
+                .unwrap_or_else(|| panic!("no gradient for {layer} {target} {which}"));
+            let norm: f32 = g.sqr().unwrap().sum_all().unwrap().to_scalar().unwrap();
+            assert!(norm > 0.0, "zero gradient for {layer} {target} {which}");
+            n += 1;
+        }
+    }
+    assert_eq!(n, 2 * 7 * 2);
+}
+
+fn read_adapter(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("adapter_model.safetensors")).unwrap()
+}
+
+#[test]
+fn a_cancelled_run_resumes_to_the_same_adapter() {
+    let mut cfg = config(12);
+    cfg.save_every = 4;
+    cfg.dropout = 0.1; // masks must be drawn the same after resuming
+    let straight = tempfile::tempdir().unwrap();
+    run_with(
+        &mut tiny(),
+        cfg.clone(),
+        &small_set(),
+        &[],
+        straight.path(),
+        &Job::silent(),
+    )
+    .unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let cancel = CancelToken::new();
+    let c = cancel.clone();
+    let job = Job::new(
+        Arc::new(move |p: Progress| {
+            if p.stage == "train" && p.done == 6 {
+                c.cancel();
+            }
+        }),
+        cancel,
+    );
+    let e = run_with(&mut tiny(), cfg.clone(), &small_set(), &[], out.path(), &job).unwrap_err();
+    assert_eq!(e.kind(), "cancelled");
+    let latest = std::fs::read_to_string(out.path().join("checkpoints/latest")).unwrap();
+    assert_eq!(latest, "step-6", "cancelling saves a checkpoint");
+    // A fresh process would start from a fresh model: so does this.
+    let s = run_with(&mut tiny(), cfg, &small_set(), &[], out.path(), &Job::silent()).unwrap();
+    assert_eq!(s.steps, 12);
+    assert_eq!(
+        read_adapter(out.path()),
+        read_adapter(straight.path()),
+        "same adapter, byte for byte"
+    );
+    let metrics = std::fs::read_to_string(out.path().join("metrics.jsonl")).unwrap();
+    let steps: Vec<u64> = metrics
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "step")
+        .map(|v| v["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, (1..=12).collect::<Vec<_>>(), "each step once in the metrics");
+}
+
+#[test]
+fn early_stopping_keeps_the_best_adapter() {
+    // Train on one set of replies, validate on different replies to the same
+    // questions: memorising the training replies makes validation worse.
+    let train: Vec<Sample> = small_set();
+    let val: Vec<Sample> = vec![
+        sample("Tea?", "No thank you, I had coffee."),
+        sample("Storm coming?", "The sky is clear all week."),
+        sample("Who are you?", "A visitor from the mainland."),
+    ];
+    let mut cfg = config(200);
+    cfg.eval_every = 5;
+    cfg.patience = 2;
+    cfg.lr = 2e-2;
+    let out = tempfile::tempdir().unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let mut m = tiny();
+    let (t, _) = tune::prepare(&m, &train, 128).unwrap();
+    let (v, _) = tune::prepare(&m, &val, 128).unwrap();
+    let mut r = tune::Run {
+        model: &mut m,
+        cfg,
+        train: t,
+        val: v,
+        skipped: 0,
+        out: out.path().into(),
+        base_name: None,
+    };
+    let ev = events.clone();
+    let s = r.train(&Job::silent(), |e| ev.lock().unwrap().push(e.clone())).unwrap();
+    assert!(s.stopped_early, "validation loss kept improving: {:?}", s);
+    assert!(s.steps < 200);
+    let events = events.lock().unwrap();
+    let evals: Vec<(usize, f64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Eval { step, val_loss, .. } => Some((*step, *val_loss)),
+            _ => None,
+        })
+        .collect();
+    let best = evals
+        .iter()
+        .cloned()
+        .fold((0, f64::INFINITY), |b, e| if e.1 < b.1 { e } else { b });
+    assert_eq!(Some(best.0), s.best_step);
+    assert!(evals.last().unwrap().1 > best.1, "the curve turned up: {evals:?}");
+    // The adapter of the run is the best one, not the last.
+    assert_eq!(read_adapter(out.path()), read_adapter(&out.path().join("best")));
+    assert!(events.iter().any(|e| matches!(e, TrainEvent::EarlyStop { .. })));
+}
+
+fn write_dataset(dir: &Path, samples: &[Sample]) -> PathBuf {
+    let p = dir.join("tiny_train.json");
+    std::fs::write(&p, serde_json::to_string(samples).unwrap()).unwrap();
+    p
+}
+
+fn cli(args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_dramatis"));
+    c.args(args);
+    c
+}
+
+/// `kill -9` in the middle of a run, then `train --resume`: the same adapter
+/// as a run that was never interrupted.
+#[test]
+fn a_killed_run_resumes_to_the_same_adapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), &small_set());
+    let model = common::repo().join("tests/fixtures/models/tiny-llama");
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "train",
+            "--model",
+            model.to_str().unwrap(),
+            "--dataset",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--max-steps",
+            "400",
+            "--save-every",
+            "5",
+            "--rank",
+            "4",
+            "--batch-size",
+            "2",
+            "--grad-accum",
+            "1",
+            "--lr",
+            "0.005",
+            "--json",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let straight = dir.path().join("straight");
+    let st = cli(&[]).args(args(&straight)).output().unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+
+    let out = dir.path().join("killed");
+    let mut child = cli(&[])
+        .args(args(&out))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let latest = out.join("checkpoints/latest");
+    let t0 = std::time::Instant::now();
+    while !latest.exists() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let at = std::fs::read_to_string(&latest).unwrap();
+    assert!(
+        !out.join("adapter_model.safetensors").exists(),
+        "the run was killed before it finished (checkpoint {at})"
+    );
+    let resumed = cli(&["train", "--resume", out.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let text = String::from_utf8_lossy(&resumed.stdout);
+    assert!(text.contains("\"resumed_from\":"), "{text}");
+    assert!(!text.contains("\"resumed_from\":null"), "{text}");
+    assert_eq!(read_adapter(&out), read_adapter(&straight));
+}
+
+/// The real model on the bundled persona: a few steps lower the validation loss.
+#[test]
+fn smollm2_learns_the_sample_persona() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = cli(&["demo", "--out", dir.path().join("demo").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    let data = dir.path().join("demo/lighthouse/mags_train.json");
+    let gguf = common::repo().join(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let out = dir.path().join("run");
+    let o = cli(&[
+        "train",
+        "--model",
+        gguf.to_str().unwrap(),
+        "--dataset",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--preset",
+        "quick",
+        "--max-steps",
+        "6",
+        "--batch-size",
+        "2",
+        "--max-len",
+        "192",
+        "--lr",
+        "1e-3",
+        "--eval-every",
+        "6",
+        "--max-val",
+        "12",
+        "--json",
+    ])
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let (first, last) = (
+        summary["val_loss_first"].as_f64().unwrap(),
+        summary["val_loss_last"].as_f64().unwrap(),
+    );
+    assert!(last < first - 0.05, "validation loss {first} → {last}");
+    assert_eq!(summary["steps"], 6);
+    // The adapter answers through the CLI.
+    let g = cli(&[
+        "generate",
+        "--model",
+        gguf.to_str().unwrap(),
+        "--adapter",
+        out.to_str().unwrap(),
+        "--max-tokens",
+        "8",
+        "--temperature",
+        "0",
+        "--json",
+        "Tea?",
+    ])
+    .output()
+    .unwrap();
+    assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
+}
