@@ -264,6 +264,8 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
     });
     crate::finish_bar(&bar);
     let summary = summary?;
+    // A picture of the run beside its metrics.
+    let _ = dramatis::tune::eval::plot_loss_curve(&out.join("metrics.jsonl"), &out.join("loss_curve.png"));
     let line = serde_json::json!({
         "type": "summary",
         "steps": summary.steps,
@@ -296,6 +298,95 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
             summary.peak_memory_mib.map_or("-".into(), |m| format!("{m:.0}")),
         );
         println!("{}", summary.adapter.display());
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The base model: a .gguf file, a Hugging Face folder or a hub id.
+    #[arg(long)]
+    model: String,
+    /// The adapter to compare with the base model (a training run's folder works).
+    #[arg(long)]
+    adapter: Option<PathBuf>,
+    /// Held-out samples (Alpaca or ShareGPT), e.g. mags_val.json.
+    #[arg(long)]
+    dataset: PathBuf,
+    /// Score at most this many samples.
+    #[arg(long, default_value_t = 40)]
+    max_samples: usize,
+    /// Length of each generated reply.
+    #[arg(long, default_value_t = 48)]
+    max_tokens: usize,
+    /// General-instruction samples for the forgetting check (0: skip).
+    #[arg(long, default_value_t = 30)]
+    general: usize,
+    /// Where to write the report (default: eval_report.json in the adapter folder).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long, default_value = "auto")]
+    device: String,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn eval(a: EvalArgs) -> Result<(), Error> {
+    use dramatis::tune::eval::{evaluate, plot_loss_curve, EvalOptions};
+    crate::set_threads(a.threads);
+    let model = load_model(&a.model, &a.device, None)?;
+    let samples = read_samples(&a.dataset)?;
+    let mut chat = dramatis::model::ChatModel::new(model);
+    let opts = EvalOptions {
+        max_samples: a.max_samples,
+        max_tokens: a.max_tokens,
+        general_samples: a.general,
+        ..Default::default()
+    };
+    let (job, bar) = crate::cli_job(a.json);
+    let report = evaluate(&mut chat, a.adapter.as_deref(), &samples, &opts, &job);
+    crate::finish_bar(&bar);
+    let report = report?;
+    let path = a
+        .report
+        .clone()
+        .or_else(|| a.adapter.as_ref().map(|d| d.join("eval_report.json")));
+    let mut written = Vec::new();
+    if let Some(p) = &path {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Invalid(e.to_string()))?;
+        dramatis::jobs::write_atomic(p, text.as_bytes())?;
+        written.push(p.clone());
+    }
+    if let Some(dir) = &a.adapter {
+        let metrics = dir.join("metrics.jsonl");
+        if metrics.exists() {
+            let png = dir.join("loss_curve.png");
+            plot_loss_curve(&metrics, &png)?;
+            written.push(png);
+        }
+    }
+    if a.json {
+        return crate::print_json(&serde_json::json!({"report": report, "written": written}));
+    }
+    let row = |name: &str, s: &dramatis::tune::eval::Scores| {
+        println!(
+            "{name:<8} perplexity {:>8.2}  BLEU {:>5.1}  ROUGE-L {:.3}  token F1 {:.3}  general perplexity {}",
+            s.perplexity,
+            s.bleu,
+            s.rouge_l,
+            s.token_f1,
+            s.general_perplexity.map_or("-".into(), |p| format!("{p:.2}"))
+        )
+    };
+    println!("{} held-out samples", report.samples);
+    row("base", &report.base);
+    if let Some(s) = &report.adapter {
+        row("adapter", s);
+    }
+    for p in written {
+        println!("wrote {}", p.display());
     }
     Ok(())
 }

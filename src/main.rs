@@ -69,6 +69,8 @@ enum Command {
     Conversations(cli_library::ConversationArgs),
     /// Train a LoRA adapter for a persona on its dataset.
     Train(Box<cli_train::TrainArgs>),
+    /// Score an adapter against the base model on held-out lines.
+    Eval(Box<cli_train::EvalArgs>),
     /// Chat with a model on the terminal; one line per turn, empty line or EOF ends.
     Chat {
         #[command(flatten)]
@@ -435,6 +437,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         } => check_dataset(&file, to, out.as_deref(), jsonl, json),
         Command::Demo { out, personas } => demo(&out, personas),
         Command::Train(a) => cli_train::train(*a),
+        Command::Eval(a) => cli_train::eval(*a),
         Command::Chat { gen, save, persona, db } => chat(&gen, save, persona, db),
         Command::Generate { gen, json, prompt } => generate(&gen, json, &prompt),
     }

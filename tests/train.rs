@@ -391,3 +391,68 @@ fn smollm2_learns_the_sample_persona() {
     .unwrap();
     assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
 }
+
+/// `train` then `eval` from the CLI: the report puts the adapter beside the
+/// base model, and the run folder gets its loss curve.
+#[test]
+fn eval_reports_the_adapter_beside_the_base_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), &small_set());
+    let model = common::repo().join("tests/fixtures/models/tiny-llama");
+    let out = dir.path().join("run");
+    let t = cli(&[
+        "train",
+        "--model",
+        model.to_str().unwrap(),
+        "--dataset",
+        data.to_str().unwrap(),
+    ])
+    .args([
+        "--out",
+        out.to_str().unwrap(),
+        "--max-steps",
+        "40",
+        "--rank",
+        "4",
+        "--lr",
+        "0.01",
+    ])
+    .args(["--batch-size", "2", "--grad-accum", "1", "--json"])
+    .output()
+    .unwrap();
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    let png = std::fs::read(out.join("loss_curve.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let e = cli(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--adapter",
+        out.to_str().unwrap(),
+    ])
+    .args([
+        "--dataset",
+        data.to_str().unwrap(),
+        "--max-tokens",
+        "12",
+        "--general",
+        "4",
+        "--json",
+    ])
+    .output()
+    .unwrap();
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+    let r = &v["report"];
+    let (base, adapted) = (&r["base"], &r["adapter"]);
+    assert!(
+        adapted["perplexity"].as_f64().unwrap() < base["perplexity"].as_f64().unwrap() / 2.0,
+        "{r}"
+    );
+    assert!(
+        adapted["bleu"].as_f64().unwrap() > base["bleu"].as_f64().unwrap(),
+        "{r}"
+    );
+    assert!(base["general_perplexity"].as_f64().is_some());
+    assert!(out.join("eval_report.json").exists());
+}

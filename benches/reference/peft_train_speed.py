@@ -46,6 +46,7 @@ def run_gemm(args):
     import torch
 
     torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()[0]
     m = n = k = 1024
     g = torch.Generator().manual_seed(0)
     a = torch.randn(m, k, generator=g, dtype=torch.float32)
@@ -61,6 +62,7 @@ def run_gemm(args):
     gflops = 2.0 * m * n * k / best / 1e9
     out = {
         "tool": "torch-gemm",
+        "loadavg_1m_before": round(load_before, 2),
         "torch": torch.__version__,
         "threads": args.threads,
         "m": m, "n": n, "k": k,
@@ -113,6 +115,7 @@ def run_train(args):
     labels = input_ids.clone()  # all positions count (HF shifts internally: seq-1 targets per row)
 
     gc.collect()
+    load_before = os.getloadavg()[0]
     peak_reset = reset_peak_rss()
 
     step_times = []
@@ -161,6 +164,7 @@ def run_train(args):
         "total_params": total,
         "attn_implementation": getattr(model.config, "_attn_implementation", None),
         "load_seconds": round(load_s, 2),
+        "loadavg_1m_before": round(load_before, 2),
     }
     if args.json:
         print(json.dumps(out))

@@ -130,11 +130,18 @@ pub fn default_avatar(name: &str) -> Vec<u8> {
         .fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193));
     let rgb = [(seed >> 16) as u8 | 0x40, (seed >> 8) as u8 | 0x40, seed as u8 | 0x40];
     let (w, h) = (64u32, 64u32);
+    let pixels: Vec<u8> = rgb.iter().copied().cycle().take(3 * (w * h) as usize).collect();
+    encode_rgb_png(w, h, &pixels)
+}
+
+/// An 8-bit RGB image (`w`×`h`, rows top to bottom) as PNG bytes.
+pub fn encode_rgb_png(w: u32, h: u32, pixels: &[u8]) -> Vec<u8> {
     // Each row: filter byte 0 (none), then the pixels.
-    let row: Vec<u8> = std::iter::once(0)
-        .chain(rgb.iter().copied().cycle().take(3 * w as usize))
-        .collect();
-    let raw = row.repeat(h as usize);
+    let mut raw = Vec::with_capacity(pixels.len() + h as usize);
+    for row in pixels.chunks(3 * w as usize) {
+        raw.push(0);
+        raw.extend_from_slice(row);
+    }
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut z, &raw).ok();
     let idat = z.finish().unwrap_or_default();

@@ -9,6 +9,8 @@
 //! deterministic on CPU.
 
 pub mod data;
+pub mod eval;
+pub mod metrics;
 pub mod optim;
 
 use crate::dataset::Sample;
