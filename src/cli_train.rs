@@ -390,3 +390,104 @@ pub fn eval(a: EvalArgs) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct AdapterArgs {
+    #[command(subcommand)]
+    cmd: AdapterCmd,
+}
+
+#[derive(clap::Subcommand)]
+enum AdapterCmd {
+    /// Merge an adapter into the base weights: a Hugging Face folder, or a GGUF file.
+    Merge {
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        adapter: PathBuf,
+        /// A folder (Hugging Face layout) or a file ending in .gguf.
+        #[arg(long)]
+        out: PathBuf,
+        /// GGUF number format: f16, q8_0 or f32.
+        #[arg(long, default_value = "q8_0")]
+        gguf_type: String,
+    },
+    /// Everything Ollama and llama.cpp need in one folder: the merged GGUF,
+    /// a Modelfile with the chat template, stops and system prompt, and the
+    /// adapter in PEFT layout.
+    Export {
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        adapter: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// The persona's system prompt for the Modelfile.
+        #[arg(long)]
+        system: Option<String>,
+        #[arg(long, default_value = "q8_0")]
+        gguf_type: String,
+    },
+}
+
+fn gguf_type(s: &str) -> Result<candle_core::quantized::GgmlDType, Error> {
+    use candle_core::quantized::GgmlDType;
+    match s.to_ascii_lowercase().as_str() {
+        "f16" => Ok(GgmlDType::F16),
+        "q8_0" => Ok(GgmlDType::Q8_0),
+        "f32" => Ok(GgmlDType::F32),
+        other => Err(Error::Invalid(format!("--gguf-type {other}: choose f16, q8_0 or f32"))),
+    }
+}
+
+fn model_with_adapter(spec: &str, adapter: &Path) -> Result<Model, Error> {
+    // Dense weights: merging needs them, and it avoids a second rounding.
+    let mut m = load_model(spec, "cpu", None)?;
+    dramatis::model::adapter::load_peft(adapter, &mut m.net)?;
+    Ok(m)
+}
+
+pub fn adapter(a: AdapterArgs) -> Result<(), Error> {
+    use dramatis::model::export;
+    match a.cmd {
+        AdapterCmd::Merge {
+            model,
+            adapter,
+            out,
+            gguf_type: ty,
+        } => {
+            let m = model_with_adapter(&model, &adapter)?;
+            if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+                export::write_gguf(&m, &out, gguf_type(&ty)?)?;
+            } else {
+                export::write_hf_folder(&m, &out)?;
+            }
+            println!("{}", out.display());
+        }
+        AdapterCmd::Export {
+            model,
+            adapter,
+            out,
+            system,
+            gguf_type: ty,
+        } => {
+            let m = model_with_adapter(&model, &adapter)?;
+            std::fs::create_dir_all(&out).map_err(|e| Error::write(&out, e))?;
+            export::write_gguf(&m, &out.join("model.gguf"), gguf_type(&ty)?)?;
+            let mf = export::ollama_modelfile(&m, "./model.gguf", system.as_deref());
+            dramatis::jobs::write_atomic(&out.join("Modelfile"), mf.as_bytes())?;
+            let peft = out.join("adapter");
+            std::fs::create_dir_all(&peft).map_err(|e| Error::write(&peft, e))?;
+            for f in ["adapter_config.json", "adapter_model.safetensors"] {
+                let bytes = std::fs::read(adapter.join(f)).map_err(|e| Error::io(&adapter.join(f), e))?;
+                dramatis::jobs::write_atomic(&peft.join(f), &bytes)?;
+            }
+            println!("{}", out.display());
+            eprintln!(
+                "Run it with Ollama: cd {} && ollama create my-persona -f Modelfile && ollama run my-persona",
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}

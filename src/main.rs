@@ -71,6 +71,8 @@ enum Command {
     Train(Box<cli_train::TrainArgs>),
     /// Score an adapter against the base model on held-out lines.
     Eval(Box<cli_train::EvalArgs>),
+    /// Merge or export an adapter (Hugging Face folder, GGUF, Ollama).
+    Adapter(cli_train::AdapterArgs),
     /// Chat with a model on the terminal; one line per turn, empty line or EOF ends.
     Chat {
         #[command(flatten)]
@@ -438,6 +440,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Demo { out, personas } => demo(&out, personas),
         Command::Train(a) => cli_train::train(*a),
         Command::Eval(a) => cli_train::eval(*a),
+        Command::Adapter(a) => cli_train::adapter(a),
         Command::Chat { gen, save, persona, db } => chat(&gen, save, persona, db),
         Command::Generate { gen, json, prompt } => generate(&gen, json, &prompt),
     }
