@@ -231,7 +231,9 @@ fn smollm2_answers_in_the_chat_template() {
         ..Default::default()
     };
     let msgs = [ChatMessage::new("user", "Tell me a story.")];
+    m.reset();
     let a = m.generate(&msgs, &sampled, &Default::default(), |_| {}).unwrap();
+    m.reset();
     let b = m.generate(&msgs, &sampled, &Default::default(), |_| {}).unwrap();
     assert_eq!(a.token_ids, b.token_ids);
 }

@@ -155,6 +155,7 @@ def run_train(args):
         "seconds_per_step": round(secs / len(timed), 4) if timed else None,
         "peak_rss_mib": round(peak_rss, 1),
         # extra context
+        "tokens_per_s_best_step": round(args.batch * args.seq / min(timed), 2),
         "peak_rss_load_mib": round(peak_during_load, 1),
         "rss_after_load_mib": round(rss_after_load, 1) if rss_after_load else None,
         "peak_rss_train_mib": round(peak_train, 1) if peak_train else None,

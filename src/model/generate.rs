@@ -137,6 +137,9 @@ pub fn sample(logits: &mut [f32], history: &[u32], opts: &GenerateOptions, rng: 
         }
         cand.truncate(keep.max(1));
     }
+    // Draw in token order: a near-tie that swaps two tokens' ranks between
+    // runs (cached vs. fresh prompt) then moves the boundaries only slightly.
+    cand.sort_unstable_by_key(|c| c.0);
     let sum: f32 = cand.iter().map(|c| c.1).sum();
     let mut r = rng.uniform() as f32 * sum;
     for c in &cand {

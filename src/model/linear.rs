@@ -63,8 +63,10 @@ impl Linear {
             } else {
                 (l.a.as_tensor().detach(), l.b.as_tensor().detach())
             };
-            let h = xin.broadcast_matmul(&a.t()?)?;
-            let d = h.broadcast_matmul(&b.t()?)?.affine(l.scale, 0.0)?;
+            let dims = xin.dims().to_vec();
+            let rows: usize = dims[..dims.len() - 1].iter().product();
+            let h = xin.reshape((rows, dims[dims.len() - 1]))?.matmul(&a.t()?)?;
+            let d = h.matmul(&b.t()?)?.affine(l.scale, 0.0)?.reshape(y.shape())?;
             let d = d.to_dtype(y.dtype())?;
             y = (y + d)?;
         }

@@ -10,6 +10,7 @@ pub mod gguf;
 pub mod hub;
 pub mod linear;
 pub mod ops;
+pub mod qkernel;
 pub mod source;
 pub mod template;
 pub mod tokenizer;

@@ -84,11 +84,19 @@ pub fn attach(
     )
 }
 
+/// A quantized weight: GGUF blocks, candle's kernel, and (on x86-64 CPUs,
+/// for Q4_1 and Q8_0) Dramatis' faster one.
+pub struct QWeight {
+    pub qt: Arc<candle_core::quantized::QTensor>,
+    pub mm: QMatMul,
+    pub fast: Option<super::qkernel::FastMat>,
+}
+
 /// A frozen weight: dense (any float dtype) or quantized (GGUF blocks).
 #[derive(Clone)]
 pub enum Frozen {
     Dense(Tensor),
-    Quant(Arc<QMatMul>, Arc<candle_core::quantized::QTensor>),
+    Quant(Arc<QWeight>),
 }
 
 impl Frozen {
@@ -96,8 +104,8 @@ impl Frozen {
     pub fn dims(&self) -> (usize, usize) {
         match self {
             Frozen::Dense(t) => (t.dim(0).unwrap_or(0), t.dim(1).unwrap_or(0)),
-            Frozen::Quant(_, q) => {
-                let d = q.shape().dims();
+            Frozen::Quant(q) => {
+                let d = q.qt.shape().dims();
                 (d[0], d[1])
             }
         }
@@ -107,7 +115,7 @@ impl Frozen {
     pub fn dense(&self, dtype: DType) -> Result<Tensor> {
         match self {
             Frozen::Dense(t) => t.to_dtype(dtype),
-            Frozen::Quant(_, q) => q.dequantize(&q.device())?.to_dtype(dtype),
+            Frozen::Quant(q) => q.qt.dequantize(&q.qt.device())?.to_dtype(dtype),
         }
     }
 
@@ -115,26 +123,38 @@ impl Frozen {
     pub fn bytes(&self) -> usize {
         match self {
             Frozen::Dense(t) => t.elem_count() * t.dtype().size_in_bytes(),
-            Frozen::Quant(_, q) => q.storage_size_in_bytes(),
+            Frozen::Quant(q) => q.qt.storage_size_in_bytes() + q.fast.as_ref().map_or(0, |f| f.bytes()),
         }
     }
 
     /// `x · Wᵀ` for `x` of shape `[…, in]`; gradient flows to `x` only.
     pub fn matmul_t(&self, x: &Tensor) -> Result<Tensor> {
-        let xd = x.detach();
+        // As a 2-D product: a broadcast batched matmul would copy W per batch row.
+        let dims = x.dims().to_vec();
+        let (rows, inp) = (dims[..dims.len() - 1].iter().product::<usize>(), dims[dims.len() - 1]);
+        let x2 = x.reshape((rows, inp))?;
+        let xd = x2.detach();
         let y = match self {
-            Frozen::Dense(w) => xd.broadcast_matmul(&w.t()?)?,
-            Frozen::Quant(m, _) => m.forward(&xd)?,
+            Frozen::Dense(w) => xd.matmul(&w.t()?)?,
+            Frozen::Quant(q) => match &q.fast {
+                Some(f) if xd.device().is_cpu() && xd.dtype() == candle_core::DType::F32 => f.matmul_t(&xd)?,
+                _ => q.mm.forward(&xd)?,
+            },
         };
-        if !tracks(x) {
-            return Ok(y);
-        }
-        let w = self.clone();
-        let dtype = x.dtype();
-        attach(x, y, move |g| match &w {
-            Frozen::Dense(w) => g.broadcast_matmul(w),
-            Frozen::Quant(..) => g.broadcast_matmul(&w.dense(dtype)?),
-        })
+        let y = if tracks(x) {
+            let w = self.clone();
+            let dtype = x.dtype();
+            attach(&x2, y, move |g| match &w {
+                Frozen::Dense(w) => g.matmul(w),
+                Frozen::Quant(..) => g.matmul(&w.dense(dtype)?),
+            })?
+        } else {
+            y
+        };
+        let mut out = dims;
+        let last = out.len() - 1;
+        out[last] = y.dim(1)?;
+        y.reshape(out)
     }
 }
 

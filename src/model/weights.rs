@@ -249,8 +249,14 @@ impl WeightFile {
         };
         let target = match policy {
             QuantPolicy::To(t) => Some(t),
-            // Q4_1 has no fast CPU kernel in candle: re-pack as Q8_0.
-            _ if q.dtype() == GgmlDType::Q4_1 && shape[1] % 32 == 0 => Some(GgmlDType::Q8_0),
+            // Q4_1 has no fast kernel in candle: Dramatis' own runs it on
+            // x86-64 CPUs; elsewhere it is re-packed as Q8_0.
+            _ if q.dtype() == GgmlDType::Q4_1
+                && shape[1] % 32 == 0
+                && !(dev.is_cpu() && super::qkernel::available()) =>
+            {
+                Some(GgmlDType::Q8_0)
+            }
             _ => None,
         };
         match q.dtype() {
@@ -265,8 +271,17 @@ impl WeightFile {
 }
 
 fn quantized(q: QTensor) -> Result<Frozen> {
+    let fast = if q.device().is_cpu() {
+        super::qkernel::FastMat::from_qtensor(&q)?
+    } else {
+        None
+    };
     let q = Arc::new(q);
-    Ok(Frozen::Quant(Arc::new(QMatMul::from_arc(q.clone())?), q))
+    Ok(Frozen::Quant(Arc::new(super::ops::QWeight {
+        mm: QMatMul::from_arc(q.clone())?,
+        qt: q,
+        fast,
+    })))
 }
 
 /// Reorder whole rows of a quantized matrix (blocks run along rows, so a

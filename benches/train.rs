@@ -1,0 +1,175 @@
+//! LoRA training speed on SmolLM2-135M (r=8 on all seven projections, batch
+//! 4 × 256 tokens, f32 on the CPU), side by side with PyTorch + transformers +
+//! PEFT doing the same work (benches/reference/peft_train_speed.py, when a
+//! Python with torch/peft is found), and against this machine's f32 GEMM peak.
+//!
+//! Run: cargo bench --bench train [-- --steps N --batch B --seq L --threads T]
+//! Python: $DRAMATIS_REF_PYTHON, else ../venv-ref/bin/python (scripts/make-fixtures.sh makes it).
+
+use candle_core::{Device, Tensor};
+use dramatis::model::transformer::Pass;
+use dramatis::model::{LoadOptions, Model, QuantPolicy};
+use dramatis::tune::{self, data::Example, optim::AdamW, TrainConfig};
+use std::time::Instant;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Best f32 GEMM rate (GFLOP/s) of candle on this machine at 1024³.
+fn gemm_peak() -> f64 {
+    let n = 1024;
+    let a = Tensor::randn(0f32, 1.0, (n, n), &Device::Cpu).unwrap();
+    let b = Tensor::randn(0f32, 1.0, (n, n), &Device::Cpu).unwrap();
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let c = a.matmul(&b).unwrap();
+        let _ = c.sum_all().unwrap().to_scalar::<f32>().unwrap();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    2.0 * (n * n * n) as f64 / best / 1e9
+}
+
+fn python() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("DRAMATIS_REF_PYTHON") {
+        return Some(p.into());
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    [root.join("../venv-ref/bin/python"), root.join(".venv-ref/bin/python")]
+        .into_iter()
+        .find(|p| p.exists())
+}
+
+fn main() {
+    let steps = arg("--steps", 4);
+    let batch = arg("--batch", 4);
+    let seq = arg("--seq", 256);
+    let threads = arg("--threads", std::thread::available_parallelism().map_or(2, |n| n.get()));
+    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let gguf = root.join(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if !gguf.exists() {
+        eprintln!("{} is missing: run scripts/fetch-smollm2.sh", gguf.display());
+        std::process::exit(1);
+    }
+    let opts = LoadOptions {
+        policy: QuantPolicy::Dense,
+        ..Default::default()
+    };
+    let mut model = Model::load_gguf(&gguf, &opts).unwrap();
+    let cfg = TrainConfig {
+        rank: 8,
+        alpha: 16.0,
+        ..TrainConfig::default()
+    };
+    let vars = tune::init_lora(&mut model, &cfg).unwrap();
+    let mut opt = AdamW::new(vars, 0.0).unwrap();
+    // Fixed pseudo-random tokens; every position counts in the loss.
+    let mut rng = dramatis::model::generate::Rng::new(7);
+    let vocab = model.net.cfg.vocab_size as u64;
+    let examples: Vec<Example> = (0..batch)
+        .map(|_| {
+            let ids: Vec<u32> = (0..seq).map(|_| (rng.next_u64() % vocab) as u32).collect();
+            let mut targets: Vec<u32> = ids[1..].to_vec();
+            targets.push(tune::data::IGNORE);
+            Example { ids, targets }
+        })
+        .collect();
+    let refs: Vec<&Example> = examples.iter().collect();
+    let pass = Pass {
+        grad: true,
+        ..Default::default()
+    };
+    let mut times = Vec::new();
+    let (mut fwd, mut bwd) = (0.0, 0.0);
+    for s in 0..=steps {
+        let t = Instant::now();
+        let (loss, _) = tune::batch_loss(&model, &refs, pass).unwrap();
+        let _ = loss.to_scalar::<f32>().unwrap();
+        let tf = t.elapsed().as_secs_f64();
+        let grads = loss.backward().unwrap();
+        let tb = t.elapsed().as_secs_f64() - tf;
+        let g: Vec<Option<Tensor>> = opt
+            .slots
+            .iter()
+            .map(|s| grads.get(s.var.as_tensor()).cloned())
+            .collect();
+        opt.step(&g, 1e-4, 1.0).unwrap();
+        if s > 0 {
+            // step 0 warms up
+            times.push(t.elapsed().as_secs_f64());
+            fwd += tf;
+            bwd += tb;
+        }
+    }
+    eprintln!(
+        "  per step: forward {:.2} s, backward {:.2} s, optimizer {:.2} s",
+        fwd / steps as f64,
+        bwd / steps as f64,
+        times.iter().sum::<f64>() / steps as f64 - (fwd + bwd) / steps as f64
+    );
+    let per_step = times.iter().sum::<f64>() / times.len() as f64;
+    let tokens = (batch * seq) as f64;
+    let tps = tokens / per_step;
+    let c = &model.net.cfg;
+    // Frozen base: forward 2·P·T, backward 2·P·T (input gradients only); LoRA and attention extra.
+    let p_layers = (c.num_layers
+        * (c.hidden_size * (c.num_heads + 2 * c.num_kv_heads) * c.head_dim
+            + c.num_heads * c.head_dim * c.hidden_size
+            + 3 * c.hidden_size * c.intermediate_size)) as f64;
+    let p_head = (c.vocab_size * c.hidden_size) as f64;
+    let attn = (4 * c.num_layers * seq * c.num_heads * c.head_dim) as f64; // per token, fwd
+    let flops_per_token = 4.0 * (p_layers + p_head) + 2.0 * attn;
+    let achieved = flops_per_token * tps / 1e9;
+    let peak = gemm_peak();
+    let mem = tune::peak_memory_mib().unwrap_or(0.0);
+    println!(
+        "dramatis      : {tps:8.1} tokens/s  {per_step:6.2} s/step  peak RSS {mem:6.0} MiB  ({achieved:.1} GFLOP/s = {:.0}% of f32 GEMM peak {peak:.1} GFLOP/s), batch {batch}×{seq}, r=8 on 7 projections, {threads} threads",
+        100.0 * achieved / peak
+    );
+    let Some(py) = python() else {
+        println!("pytorch+peft  : not run (no Python with torch and peft; set DRAMATIS_REF_PYTHON or run scripts/make-fixtures.sh)");
+        return;
+    };
+    let script = root.join("benches/reference/peft_train_speed.py");
+    let out = std::process::Command::new(&py)
+        .arg(&script)
+        .args(["--batch", &batch.to_string(), "--seq", &seq.to_string()])
+        .args([
+            "--steps",
+            &steps.to_string(),
+            "--threads",
+            &threads.to_string(),
+            "--json",
+        ])
+        .arg("--model")
+        .arg(&gguf)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let line = text.lines().rev().find(|l| l.starts_with('{')).unwrap_or("{}");
+            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            let ref_tps = v["tokens_per_s"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "pytorch+peft  : {ref_tps:8.1} tokens/s  {:6.2} s/step  peak RSS {:6.0} MiB  (torch {}, peft {})",
+                v["seconds_per_step"].as_f64().unwrap_or(f64::NAN),
+                v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
+                v["torch"].as_str().unwrap_or("?"),
+                v["peft"].as_str().unwrap_or("?"),
+            );
+            println!("ratio         : {:.2}× PyTorch + PEFT (target ≥ 1.5×)", tps / ref_tps);
+        }
+        Ok(o) => println!(
+            "pytorch+peft  : failed: {}",
+            String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
+        ),
+        Err(e) => println!("pytorch+peft  : could not start {}: {e}", py.display()),
+    }
+}
