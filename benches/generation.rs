@@ -101,6 +101,7 @@ fn main() {
     let n = arg("--n-predict", 64);
     let threads = arg("--threads", std::thread::available_parallelism().map_or(2, |n| n.get()));
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    dramatis::jobs::init_runtime();
     std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let gguf = root.join(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf");

@@ -762,12 +762,7 @@ fn demo(out: &Path, personas: Option<PathBuf>) -> Result<(), Error> {
 
 fn main() {
     let cli = Cli::parse();
-    // The kernels size their thread pools from RAYON_NUM_THREADS; without it
-    // candle looks the CPU count up again on every operation (slow).
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
-    }
+    dramatis::jobs::init_runtime();
     if let Err(e) = run(cli) {
         eprintln!("error: {e}");
         std::process::exit(match e {

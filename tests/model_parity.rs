@@ -103,7 +103,7 @@ fn qwen3_logits_match_transformers() {
 }
 
 /// Loss of the fixture batch: HF's shifted mean cross-entropy over labels ≠ -100.
-fn fixture_loss(m: &Model, r: &HashMap<String, Tensor>) -> (Tensor, Tensor) {
+fn fixture_loss(m: &Model, r: &HashMap<String, Tensor>, fused: bool) -> (Tensor, Tensor) {
     let input = ids(&r["input_ids"]);
     let labels: Vec<Vec<i64>> = r["labels"].to_vec2().unwrap();
     let (b, l) = input.dims2().unwrap();
@@ -117,17 +117,36 @@ fn fixture_loss(m: &Model, r: &HashMap<String, Tensor>) -> (Tensor, Tensor) {
         .iter()
         .flat_map(|row| row[1..].iter().map(|&t| if t < 0 { u32::MAX } else { t as u32 }))
         .collect();
+    if fused {
+        // The trainer's path: hidden states → chunked loss with the frozen head.
+        let h = m.net.hidden(&input, None, pass).unwrap();
+        let rows = h.narrow(1, 0, l - 1).unwrap().reshape((b * (l - 1), ())).unwrap();
+        let keep: Vec<u32> = (0..targets.len() as u32)
+            .filter(|&i| targets[i as usize] != u32::MAX)
+            .collect();
+        let rows = rows
+            .index_select(&Tensor::new(keep.as_slice(), &Device::Cpu).unwrap(), 0)
+            .unwrap();
+        let tg: Vec<u32> = keep.iter().map(|&i| targets[i as usize]).collect();
+        let loss = dramatis::tune::fused_nll(&rows, &m.net.lm_head, &tg).unwrap();
+        return (loss, logits);
+    }
     let (loss, _) = masked_nll(&shifted, &targets, u32::MAX).unwrap();
     (loss, logits)
 }
 
 fn check_lora(name: &str) {
+    check_lora_with(name, false);
+    check_lora_with(name, true);
+}
+
+fn check_lora_with(name: &str, fused: bool) {
     let mut m = load(name);
     let dir = fixture(name).join("lora");
     let cfg = adapter::load_peft(&dir, &mut m.net).unwrap();
     assert_eq!(cfg.r, 4);
     let r = reference(dir.join("reference.safetensors"));
-    let (loss, logits) = fixture_loss(&m, &r);
+    let (loss, logits) = fixture_loss(&m, &r, fused);
     let d = max_abs_diff(&logits, &r["logits"]);
     assert!(d < 1e-4, "{name}: LoRA logits differ from PEFT by {d}");
     let want: f32 = r["loss"].to_vec1::<f32>().unwrap()[0];

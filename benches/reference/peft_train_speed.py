@@ -138,7 +138,9 @@ def run_train(args):
     timed = step_times[args.warmup:]
     secs = sum(timed)
     tokens = args.batch * args.seq * len(timed)
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # VmHWM is this process' own peak; ru_maxrss would include the peak of a
+    # parent that started Python (Linux carries it across fork and exec).
+    peak_rss = rss_mib_from_proc("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     peak_train = rss_mib_from_proc("VmHWM") if peak_reset else None
 
     out = {

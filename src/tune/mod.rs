@@ -336,11 +336,64 @@ pub fn batch_loss(model: &Model, batch: &[&Example], pass: Pass) -> Result<(Tens
         return Err(Error::Invalid("a batch has no reply tokens".into()));
     }
     let rows = h.index_select(&Tensor::new(keep.as_slice(), dev)?, 0)?;
-    let logits = model.net.lm_head.matmul_t(&rows)?.to_dtype(DType::F32)?;
     let tgt: Vec<u32> = keep.iter().map(|&i| targets[i as usize]).collect();
-    let lsm = candle_nn::ops::log_softmax(&logits, candle_core::D::Minus1)?;
-    let picked = lsm.gather(&Tensor::new(tgt.as_slice(), dev)?.unsqueeze(1)?, 1)?;
-    Ok(((picked.sum_all()? / -(keep.len() as f64))?, keep.len()))
+    Ok((fused_nll(&rows, &model.net.lm_head, &tgt)?, keep.len()))
+}
+
+/// Mean negative log-likelihood of `targets` under `rows · headᵀ`, computed
+/// in chunks of rows so the full `[rows, vocab]` logits never exist at once.
+/// When `rows` needs a gradient it is computed in the same pass
+/// ((softmax − one-hot)/n · head, the head being frozen) and attached.
+pub fn fused_nll(rows: &Tensor, head: &crate::model::ops::Frozen, targets: &[u32]) -> Result<Tensor> {
+    use rayon::prelude::*;
+    let n = rows.dim(0)?;
+    let want_grad = crate::model::ops::tracks(rows);
+    let dev = rows.device().clone();
+    let detached = rows.detach();
+    let dense_head = if want_grad { Some(head.dense(DType::F32)?) } else { None };
+    const CHUNK: usize = 256;
+    let mut total = 0f64;
+    let mut grads: Vec<Tensor> = Vec::new();
+    for c0 in (0..n).step_by(CHUNK) {
+        let c = CHUNK.min(n - c0);
+        let logits = head.matmul_t(&detached.narrow(0, c0, c)?)?.to_dtype(DType::F32)?;
+        let vocab = logits.dim(1)?;
+        let mut v: Vec<f32> = logits.flatten_all()?.to_vec1()?;
+        let tg = &targets[c0..c0 + c];
+        let losses: Vec<f64> = v
+            .par_chunks_mut(vocab)
+            .zip(tg.par_iter())
+            .map(|(row, &t)| {
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0f64;
+                for x in row.iter_mut() {
+                    let e = (*x - max).exp();
+                    *x = e;
+                    sum += e as f64;
+                }
+                let p_t = row[t as usize] as f64 / sum;
+                if want_grad {
+                    let inv = (1.0 / sum) as f32 / n as f32;
+                    for x in row.iter_mut() {
+                        *x *= inv;
+                    }
+                    row[t as usize] -= 1.0 / n as f32;
+                }
+                -(p_t.max(f64::MIN_POSITIVE)).ln()
+            })
+            .collect();
+        total += losses.iter().sum::<f64>();
+        if let Some(w) = &dense_head {
+            let g = Tensor::from_vec(v, (c, vocab), &dev)?;
+            grads.push(g.matmul(w)?);
+        }
+    }
+    let loss = Tensor::new((total / n as f64) as f32, &dev)?;
+    if !want_grad {
+        return Ok(loss);
+    }
+    let g = Tensor::cat(&grads, 0)?.to_dtype(rows.dtype())?;
+    Ok(crate::model::ops::attach(rows, loss, move |up| g.broadcast_mul(up))?)
 }
 
 /// Mean loss per reply token over `examples` (no gradients).
