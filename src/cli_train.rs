@@ -20,7 +20,7 @@ pub struct TrainArgs {
     #[arg(long)]
     val: Option<PathBuf>,
     /// Where the adapter, checkpoints and metrics.jsonl go.
-    #[arg(long, required_unless_present = "resume")]
+    #[arg(long, required_unless_present_any = ["resume", "estimate"])]
     out: Option<PathBuf>,
     /// Continue the run in this folder from its last checkpoint.
     #[arg(long)]
@@ -79,6 +79,10 @@ pub struct TrainArgs {
     /// One JSON line per event on stdout, then a summary line.
     #[arg(long)]
     json: bool,
+    /// Measure each preset (a few real steps) and print its estimated time
+    /// and peak memory, instead of training.
+    #[arg(long)]
+    estimate: bool,
 }
 
 /// What a run folder records so `--resume` needs nothing else.
@@ -99,6 +103,16 @@ fn quant_policy(q: Option<&str>) -> Result<QuantPolicy, Error> {
         Some("q4_0") => QuantPolicy::To(GgmlDType::Q4_0),
         Some(other) => return Err(Error::Invalid(format!("--quantize {other}: choose q8_0 or q4_0"))),
     })
+}
+
+fn human_time(s: f64) -> String {
+    if s < 90.0 {
+        format!("{s:.0} s")
+    } else if s < 5400.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
 }
 
 /// Samples of an Alpaca or ShareGPT file.
@@ -185,11 +199,30 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
                 quantize: a.quantize.clone(),
                 device: a.device.clone(),
             };
-            (a.out.clone().expect("required by clap"), run, cfg)
+            (a.out.clone().unwrap_or_default(), run, cfg)
         }
     };
     let mut model = load_model(&run.model, &run.device, run.quantize.as_deref())?;
     let mut train = read_samples(&run.dataset)?;
+    if a.estimate {
+        let est = tune::estimate_presets(&mut model, &train, 2)?;
+        if a.json {
+            return crate::print_json(&est);
+        }
+        for e in &est {
+            println!(
+                "{:<12} about {} ({} steps × {:.1} s), peak memory {}: {}",
+                e.label,
+                human_time(e.estimated_seconds),
+                e.total_steps,
+                e.seconds_per_step,
+                e.peak_memory_mib
+                    .map_or("unknown".into(), |m| format!("{:.1} GB", m / 1024.0)),
+                e.description
+            );
+        }
+        return Ok(());
+    }
     let mut val = match &run.val {
         Some(v) => read_samples(v)?,
         None => {
@@ -219,6 +252,8 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
         dramatis::jobs::write_atomic(&out.join("run.json"), text.as_bytes())?;
     }
     let base_weights = model.net.weight_bytes();
+    // What the same weights take as dense f32: the saving of --quantize.
+    let f32_weights = model.net.cfg.parameters() as f64 * 4.0;
     let json = a.json;
     let (job, bar) = crate::cli_job(json);
     let mut r = tune::Run {
@@ -278,6 +313,7 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
         "tokens_per_s": summary.tokens_per_s,
         "peak_memory_mib": summary.peak_memory_mib,
         "base_weights_mib": base_weights as f64 / (1024.0 * 1024.0),
+        "f32_weights_mib": f32_weights / (1024.0 * 1024.0),
         "stopped_early": summary.stopped_early,
         "adapter": summary.adapter,
     });
@@ -285,6 +321,13 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
         println!("{line}");
     } else {
         let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
+        if run.quantize.is_some() {
+            eprintln!(
+                "Base weights held quantized: {:.0} MiB instead of {:.0} MiB in f32.",
+                base_weights as f64 / 1048576.0,
+                f32_weights / 1048576.0
+            );
+        }
         eprintln!(
             "Done: {} steps; training loss {} → {}; validation loss {} → {} (best {} at step {}); {:.0} tokens/s; peak memory {} MiB.",
             summary.steps,

@@ -456,3 +456,77 @@ fn eval_reports_the_adapter_beside_the_base_model() {
     assert!(base["general_perplexity"].as_f64().is_some());
     assert!(out.join("eval_report.json").exists());
 }
+
+/// QLoRA: the frozen base kept as Q8_0 blocks still trains, in less memory.
+#[test]
+fn qlora_on_a_quantized_base_learns() {
+    use candle_core::quantized::GgmlDType;
+    let dir = common::repo().join("tests/fixtures/models/tiny-llama");
+    let opts = LoadOptions {
+        policy: QuantPolicy::To(GgmlDType::Q8_0),
+        ..Default::default()
+    };
+    let mut q = Model::load_folder(&dir, &opts).unwrap();
+    let dense_bytes = tiny().net.weight_bytes();
+    let out = tempfile::tempdir().unwrap();
+    let s = run_with(&mut q, config(40), &small_set(), &[], out.path(), &Job::silent()).unwrap();
+    assert!(s.train_loss_last.unwrap() < 0.5 * s.train_loss_first.unwrap(), "{s:?}");
+    // Projections as Q8_0 blocks: about a quarter of f32 (embeddings stay dense).
+    let proj = |m: &Model| m.net.linears().map(|(_, _, l)| l.weight.bytes()).sum::<usize>();
+    assert!(proj(&q) * 3 < proj(&tiny()), "{} vs {}", proj(&q), proj(&tiny()));
+    assert!(q.net.weight_bytes() < dense_bytes);
+}
+
+/// Adapters swap on one loaded base model; without one it is the base again.
+#[test]
+fn adapters_hot_swap_on_one_base() {
+    use dramatis::model::{ChatMessage, ChatModel, GenerateOptions};
+    let lora = common::repo().join("tests/fixtures/models/tiny-llama/lora");
+    let opts = GenerateOptions {
+        temperature: 0.0,
+        max_tokens: 10,
+        repeat_penalty: 1.0,
+        ..Default::default()
+    };
+    let msgs = [ChatMessage::new("user", "Hello there")];
+    let mut chat = ChatModel::new(tiny());
+    let base = chat.generate(&msgs, &opts, &CancelToken::new(), |_| {}).unwrap();
+    chat.set_adapter(Some(&lora)).unwrap();
+    let adapted = chat.generate(&msgs, &opts, &CancelToken::new(), |_| {}).unwrap();
+    assert_ne!(base.token_ids, adapted.token_ids);
+    chat.set_adapter(None).unwrap();
+    let again = chat.generate(&msgs, &opts, &CancelToken::new(), |_| {}).unwrap();
+    assert_eq!(again.token_ids, base.token_ids);
+}
+
+#[test]
+fn presets_come_with_measured_estimates() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), &small_set());
+    let model = common::repo().join("tests/fixtures/models/tiny-llama");
+    let o = cli(&[
+        "train",
+        "--model",
+        model.to_str().unwrap(),
+        "--dataset",
+        data.to_str().unwrap(),
+    ])
+    .args(["--estimate", "--json"])
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Quick taste", "Balanced", "Deep"]);
+    for e in v.as_array().unwrap() {
+        assert!(e["seconds_per_step"].as_f64().unwrap() > 0.0);
+        assert!(e["estimated_seconds"].as_f64().unwrap() >= e["seconds_per_step"].as_f64().unwrap());
+        assert!(e["total_steps"].as_u64().unwrap() >= 1);
+        assert!(e["peak_memory_mib"].as_f64().unwrap() > 0.0);
+    }
+}

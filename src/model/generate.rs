@@ -178,6 +178,21 @@ impl ChatModel {
         template::render(&self.model.template, messages, true, &tok(tk.bos), &tok(tk.eos))
     }
 
+    /// Swap the adapter on the loaded base model (no reload): a PEFT folder,
+    /// or `None` for the plain base model.
+    pub fn set_adapter(&mut self, dir: Option<&std::path::Path>) -> Result<()> {
+        match dir {
+            Some(d) => {
+                super::adapter::load_peft(d, &mut self.model.net)?;
+            }
+            None => {
+                self.model.net.clear_lora();
+            }
+        }
+        self.reset();
+        Ok(())
+    }
+
     /// Forget the cached conversation (after the model's adapter changed).
     pub fn reset(&mut self) {
         self.cached.clear();

@@ -84,12 +84,11 @@ pub fn attach(
     )
 }
 
-/// A quantized weight: GGUF blocks, candle's kernel, and (on x86-64 CPUs,
-/// for Q4_1 and Q8_0) Dramatis' faster one.
-pub struct QWeight {
-    pub qt: Arc<candle_core::quantized::QTensor>,
-    pub mm: QMatMul,
-    pub fast: Option<super::qkernel::FastMat>,
+/// A quantized weight: Dramatis' own blocks and kernel (x86-64 CPUs, Q4_1
+/// and Q8_0), or GGUF blocks with candle's kernel.
+pub enum QWeight {
+    Fast(super::qkernel::FastMat),
+    Candle(Arc<candle_core::quantized::QTensor>, QMatMul),
 }
 
 /// A frozen weight: dense (any float dtype) or quantized (GGUF blocks).
@@ -104,10 +103,13 @@ impl Frozen {
     pub fn dims(&self) -> (usize, usize) {
         match self {
             Frozen::Dense(t) => (t.dim(0).unwrap_or(0), t.dim(1).unwrap_or(0)),
-            Frozen::Quant(q) => {
-                let d = q.qt.shape().dims();
-                (d[0], d[1])
-            }
+            Frozen::Quant(q) => match q.as_ref() {
+                QWeight::Fast(f) => (f.rows, f.cols),
+                QWeight::Candle(qt, _) => {
+                    let d = qt.shape().dims();
+                    (d[0], d[1])
+                }
+            },
         }
     }
 
@@ -115,7 +117,10 @@ impl Frozen {
     pub fn dense(&self, dtype: DType) -> Result<Tensor> {
         match self {
             Frozen::Dense(t) => t.to_dtype(dtype),
-            Frozen::Quant(q) => q.qt.dequantize(&q.qt.device())?.to_dtype(dtype),
+            Frozen::Quant(q) => match q.as_ref() {
+                QWeight::Fast(f) => f.dequantize()?.to_dtype(dtype),
+                QWeight::Candle(qt, _) => qt.dequantize(&qt.device())?.to_dtype(dtype),
+            },
         }
     }
 
@@ -123,7 +128,10 @@ impl Frozen {
     pub fn bytes(&self) -> usize {
         match self {
             Frozen::Dense(t) => t.elem_count() * t.dtype().size_in_bytes(),
-            Frozen::Quant(q) => q.qt.storage_size_in_bytes() + q.fast.as_ref().map_or(0, |f| f.bytes()),
+            Frozen::Quant(q) => match q.as_ref() {
+                QWeight::Fast(f) => f.bytes(),
+                QWeight::Candle(qt, _) => qt.storage_size_in_bytes(),
+            },
         }
     }
 
@@ -136,9 +144,11 @@ impl Frozen {
         let xd = x2.detach();
         let y = match self {
             Frozen::Dense(w) => xd.matmul(&w.t()?)?,
-            Frozen::Quant(q) => match &q.fast {
-                Some(f) if xd.device().is_cpu() && xd.dtype() == candle_core::DType::F32 => f.matmul_t(&xd)?,
-                _ => q.mm.forward(&xd)?,
+            Frozen::Quant(q) => match q.as_ref() {
+                QWeight::Fast(f) => f
+                    .matmul_t(&xd.to_dtype(candle_core::DType::F32)?)?
+                    .to_dtype(xd.dtype())?,
+                QWeight::Candle(_, mm) => mm.forward(&xd)?,
             },
         };
         let y = if tracks(x) {

@@ -177,6 +177,26 @@ impl FastMat {
         }
     }
 
+    /// The weights as f32 `[rows, cols]`.
+    pub fn dequantize(&self) -> Result<Tensor> {
+        let mut out = Vec::with_capacity(self.rows * self.cols);
+        match &self.kind {
+            Kind::Q4_1 { d, m, qs } => {
+                for (b, q) in qs.chunks_exact(16).enumerate() {
+                    let (d, m) = (d[b], m[b]);
+                    out.extend(q.iter().map(|&x| d * (x & 0x0F) as f32 + m));
+                    out.extend(q.iter().map(|&x| d * (x >> 4) as f32 + m));
+                }
+            }
+            Kind::Q8_0 { d, qs } => {
+                for (b, q) in qs.chunks_exact(32).enumerate() {
+                    out.extend(q.iter().map(|&x| d[b] * x as f32));
+                }
+            }
+        }
+        Tensor::from_vec(out, (self.rows, self.cols), &Device::Cpu)
+    }
+
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         match &self.kind {
@@ -366,6 +386,16 @@ mod tests {
             let want = x.matmul(&q.dequantize(&dev).unwrap().t().unwrap()).unwrap();
             let fast = FastMat::from_qtensor(&q).unwrap().unwrap();
             let got = fast.matmul_t(&x).unwrap();
+            let deq = fast.dequantize().unwrap();
+            let same: f32 = (deq - q.dequantize(&dev).unwrap())
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar()
+                .unwrap();
+            assert_eq!(same, 0.0, "{ty:?}: dequantized weights are the same");
             let err: f32 = (got - &want)
                 .unwrap()
                 .abs()

@@ -271,17 +271,17 @@ impl WeightFile {
 }
 
 fn quantized(q: QTensor) -> Result<Frozen> {
-    let fast = if q.device().is_cpu() {
-        super::qkernel::FastMat::from_qtensor(&q)?
-    } else {
-        None
-    };
+    use super::ops::QWeight;
+    if q.device().is_cpu() {
+        if let Some(f) = super::qkernel::FastMat::from_qtensor(&q)? {
+            return Ok(Frozen::Quant(Arc::new(QWeight::Fast(f))));
+        }
+    }
     let q = Arc::new(q);
-    Ok(Frozen::Quant(Arc::new(super::ops::QWeight {
-        mm: QMatMul::from_arc(q.clone())?,
-        qt: q,
-        fast,
-    })))
+    Ok(Frozen::Quant(Arc::new(QWeight::Candle(
+        q.clone(),
+        QMatMul::from_arc(q)?,
+    ))))
 }
 
 /// Reorder whole rows of a quantized matrix (blocks run along rows, so a

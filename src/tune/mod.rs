@@ -793,3 +793,110 @@ pub fn saved_config(out: &Path) -> Result<TrainConfig> {
         detail: format!("the checkpoint's configuration is damaged ({e})"),
     })
 }
+
+/// A measured estimate for one configuration, from a short calibration run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Estimate {
+    pub preset: Option<Preset>,
+    pub label: String,
+    pub description: String,
+    pub total_steps: usize,
+    pub seconds_per_step: f64,
+    pub estimated_seconds: f64,
+    /// Peak resident memory during the calibration steps, where the OS tells it.
+    pub peak_memory_mib: Option<f64>,
+    pub config: TrainConfig,
+}
+
+/// Forget the peak-memory mark so the next reading covers only what follows
+/// (Linux; elsewhere the reading stays process-wide).
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Time `steps` real training steps (forward, backward, update) of `cfg` on
+/// the longest batches of `samples`, then remove the trial adapter.
+pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps: usize) -> Result<Estimate> {
+    let (examples, _) = prepare(model, samples, cfg.max_len)?;
+    if examples.is_empty() {
+        return Err(Error::Invalid("no samples fit the maximum length".into()));
+    }
+    let total = Run {
+        model,
+        cfg: cfg.clone(),
+        train: examples.clone(),
+        val: Vec::new(),
+        skipped: 0,
+        out: PathBuf::new(),
+        base_name: None,
+    }
+    .total_steps();
+    // The longest samples give an upper estimate.
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(examples[i].ids.len()));
+    let vars = init_lora(model, cfg)?;
+    let mut opt = AdamW::new(vars, cfg.weight_decay)?;
+    reset_peak_memory();
+    let per_step = cfg.batch_size.max(1) * cfg.grad_accum.max(1);
+    let mut times = Vec::new();
+    for s in 0..steps.max(1) + 1 {
+        let t = Instant::now();
+        let mut acc: Vec<Option<Tensor>> = vec![None; opt.slots.len()];
+        for chunk in order
+            .iter()
+            .cycle()
+            .skip(s * per_step)
+            .take(per_step)
+            .collect::<Vec<_>>()
+            .chunks(cfg.batch_size.max(1))
+        {
+            let batch: Vec<&Example> = chunk.iter().map(|&&i| &examples[i]).collect();
+            let pass = Pass {
+                dropout: None,
+                grad: true,
+            };
+            let (loss, _) = batch_loss(model, &batch, pass)?;
+            let grads = loss.backward()?;
+            for (slot, a) in opt.slots.iter().zip(acc.iter_mut()) {
+                if let Some(g) = grads.get(slot.var.as_tensor()) {
+                    *a = Some(match a.take() {
+                        Some(p) => (p + g)?,
+                        None => g.clone(),
+                    });
+                }
+            }
+        }
+        opt.step(&acc, 0.0, 1.0)?;
+        if s > 0 {
+            times.push(t.elapsed().as_secs_f64()); // the first step warms up
+        }
+    }
+    model.net.clear_lora();
+    // Full-length batches: the real, length-bucketed run is usually faster.
+    let secs = times.iter().sum::<f64>() / times.len() as f64;
+    let eval_cost = if cfg.eval_every > 0 { 1.1 } else { 1.0 };
+    Ok(Estimate {
+        preset: None,
+        label: "Custom".into(),
+        description: String::new(),
+        total_steps: total,
+        seconds_per_step: secs,
+        estimated_seconds: secs * total as f64 * eval_cost,
+        peak_memory_mib: peak_memory_mib(),
+        config: cfg.clone(),
+    })
+}
+
+/// Estimates for the three presets on this dataset, model and device.
+pub fn estimate_presets(model: &mut Model, samples: &[Sample], steps: usize) -> Result<Vec<Estimate>> {
+    Preset::ALL
+        .iter()
+        .map(|&p| {
+            let mut e = calibrate(model, samples, &p.config(), steps)?;
+            e.preset = Some(p);
+            e.label = p.label().into();
+            e.description = p.describe().into();
+            Ok(e)
+        })
+        .collect()
+}
