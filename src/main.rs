@@ -102,6 +102,13 @@ enum Command {
         /// Folder of persona packs.
         #[arg(long)]
         personas: Option<PathBuf>,
+        /// Then train a quick adapter for the English persona on this model
+        /// and let base and persona answer the same line.
+        #[arg(long)]
+        model: Option<String>,
+        /// Training steps for that adapter.
+        #[arg(long, default_value_t = 30)]
+        steps: usize,
     },
 }
 
@@ -437,7 +444,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             jsonl,
             json,
         } => check_dataset(&file, to, out.as_deref(), jsonl, json),
-        Command::Demo { out, personas } => demo(&out, personas),
+        Command::Demo {
+            out,
+            personas,
+            model,
+            steps,
+        } => demo(&out, personas, model.as_deref(), steps),
         Command::Train(a) => cli_train::train(*a),
         Command::Eval(a) => cli_train::eval(*a),
         Command::Adapter(a) => cli_train::adapter(a),
@@ -686,7 +698,7 @@ fn check_dataset(file: &Path, to: Option<FormatArg>, out: Option<&Path>, jsonl: 
     Ok(())
 }
 
-fn demo(out: &Path, personas: Option<PathBuf>) -> Result<(), Error> {
+fn demo(out: &Path, personas: Option<PathBuf>, model: Option<&str>, steps: usize) -> Result<(), Error> {
     let root = personas.unwrap_or_else(|| {
         let here = PathBuf::from("personas");
         if here.is_dir() {
@@ -707,6 +719,7 @@ fn demo(out: &Path, personas: Option<PathBuf>) -> Result<(), Error> {
             root.display()
         )));
     }
+    let mut english = None;
     for dir in packs {
         let pack = PersonaPack::load(&dir)?;
         let s = &pack.settings;
@@ -756,7 +769,98 @@ fn demo(out: &Path, personas: Option<PathBuf>) -> Result<(), Error> {
         let run = pipeline::build_dataset(&script, &dopts, Format::Alpaca, false, Some(&mix), &pack_out, &job)?;
         print_run(&run);
         println!();
+        if english.is_none() && s.language == "en" {
+            english = Some((pack_out.clone(), run.files.clone(), s.clone()));
+        }
     }
+    if let (Some(spec), Some((dir, files, s))) = (model, english) {
+        demo_train(spec, &dir, &files, &s, steps)?;
+    }
+    Ok(())
+}
+
+/// The rest of the road for one persona: a quick adapter, then base model
+/// and persona answer the same line.
+fn demo_train(
+    spec: &str,
+    dir: &Path,
+    files: &dramatis::dataset::io::Exported,
+    s: &dramatis::persona::PersonaSettings,
+    steps: usize,
+) -> Result<(), Error> {
+    use dramatis::model::{ChatMessage, ChatModel, GenerateOptions, LoadOptions, Model, ModelSource, QuantPolicy};
+    use dramatis::tune::{self, Preset};
+    println!("== training a quick adapter for {} on {spec} ==", s.name);
+    let opts = LoadOptions {
+        policy: QuantPolicy::Dense,
+        ..Default::default()
+    };
+    let mut model = Model::load(&ModelSource::parse(spec)?, &opts)?;
+    let train = cli_train::read_samples(&files.train)?;
+    let val = match &files.validation {
+        Some(v) => cli_train::read_samples(v)?,
+        None => Vec::new(),
+    };
+    let mut cfg = Preset::Quick.config();
+    cfg.max_steps = Some(steps);
+    cfg.batch_size = 2;
+    cfg.max_len = 256;
+    cfg.lr = 1e-3;
+    cfg.eval_every = steps.div_ceil(3).max(1);
+    cfg.max_val_samples = 16;
+    let (t, skipped) = tune::prepare(&model, &train, cfg.max_len)?;
+    let (v, _) = tune::prepare(&model, &val[..val.len().min(cfg.max_val_samples)], cfg.max_len)?;
+    let out = dir.join("adapter");
+    // A fresh run each time (a run folder would otherwise resume).
+    let _ = std::fs::remove_dir_all(&out);
+    let (job, bar) = cli_job(false);
+    let summary = tune::Run {
+        model: &mut model,
+        cfg,
+        train: t,
+        val: v,
+        skipped,
+        out: out.clone(),
+        base_name: Some(spec.to_owned()),
+    }
+    .train(&job, |e| {
+        if let tune::TrainEvent::Eval { step, val_loss, .. } = e {
+            eprintln!("  step {step}: validation loss {val_loss:.3}");
+        }
+    });
+    finish_bar(&bar);
+    let summary = summary?;
+    let _ = tune::eval::plot_loss_curve(&out.join("metrics.jsonl"), &out.join("loss_curve.png"));
+    println!(
+        "adapter: {} ({} steps, validation loss {:.3} → {:.3}, {:.0} tokens/s)",
+        out.display(),
+        summary.steps,
+        summary.val_loss_first.unwrap_or(f64::NAN),
+        summary.val_loss_last.unwrap_or(f64::NAN),
+        summary.tokens_per_s
+    );
+    let line = "Evening, Mrs Doyle. Is there a storm coming tonight?";
+    let messages = [
+        ChatMessage::new("system", &s.system_prompt),
+        ChatMessage::new("user", line),
+    ];
+    let gen = GenerateOptions {
+        temperature: 0.0,
+        max_tokens: 48,
+        ..Default::default()
+    };
+    let mut chat = ChatModel::new(model);
+    println!("you:     {line}");
+    chat.set_adapter(Some(&out))?;
+    let persona = chat.generate(&messages, &gen, &CancelToken::new(), |_| {})?;
+    chat.set_adapter(None)?;
+    let base = chat.generate(&messages, &gen, &CancelToken::new(), |_| {})?;
+    println!("base:    {}", base.text.trim());
+    println!(
+        "{:<8} {}",
+        format!("{}:", s.name.split(' ').next().unwrap_or("persona")),
+        persona.text.trim()
+    );
     Ok(())
 }
 
