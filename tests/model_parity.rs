@@ -323,3 +323,89 @@ fn generate_cli_runs_a_folder_model_with_an_adapter() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("another model"), "{err}");
 }
+
+/// An adapter trained by Dramatis, committed with the logits Dramatis gives
+/// with it (tests/fixtures/models/tiny-llama/dramatis-lora). The script
+/// tests/fixtures/models/check_dramatis_adapter.py loads it with transformers
+/// + PEFT and checks PEFT gives the same logits. Here: Dramatis still reads it
+/// and still computes them. `DRAMATIS_WRITE_FIXTURES=1` re-creates it.
+#[test]
+fn dramatis_adapter_fixture_for_peft() {
+    use dramatis::dataset::Sample;
+    use dramatis::tune::{self, TrainConfig};
+    let dir = fixture("tiny-llama/dramatis-lora");
+    let input = Tensor::new(
+        &[
+            [5u32, 80, 17, 230, 99, 41, 7, 300, 12, 64],
+            [1, 150, 33, 8, 270, 92, 18, 5, 61, 2],
+        ],
+        &Device::Cpu,
+    )
+    .unwrap();
+    if std::env::var_os("DRAMATIS_WRITE_FIXTURES").is_some() {
+        let mut m = load("tiny-llama");
+        let samples: Vec<Sample> = [
+            ("Tea?", "Always."),
+            ("Storm coming?", "Glass is falling."),
+            ("Who are you?", "The keeper."),
+        ]
+        .iter()
+        .map(|(q, a)| Sample {
+            system: "Be Mags.".into(),
+            instruction: q.to_string(),
+            output: a.to_string(),
+            ..Default::default()
+        })
+        .collect();
+        let cfg = TrainConfig {
+            rank: 4,
+            alpha: 8.0,
+            lr: 1e-2,
+            max_steps: Some(20),
+            batch_size: 3,
+            grad_accum: 1,
+            max_len: 128,
+            eval_every: 0,
+            save_every: 0,
+            patience: 0,
+            ..TrainConfig::default()
+        };
+        let (t, _) = tune::prepare(&m, &samples, 128).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        tune::Run {
+            model: &mut m,
+            cfg,
+            train: t,
+            val: vec![],
+            skipped: 0,
+            out: tmp.path().into(),
+            base_name: Some("tiny-llama".into()),
+        }
+        .train(&dramatis::jobs::Job::silent(), |_| {})
+        .unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["adapter_config.json", "adapter_model.safetensors"] {
+            std::fs::copy(tmp.path().join(f), dir.join(f)).unwrap();
+        }
+        let mut fresh = load("tiny-llama");
+        adapter::load_peft(&dir, &mut fresh.net).unwrap();
+        let logits = fresh.net.forward(&input, None).unwrap();
+        let ids = input.to_dtype(DType::I64).unwrap();
+        candle_core::safetensors::save(
+            &HashMap::from([("input_ids".to_string(), ids), ("logits".to_string(), logits)]),
+            dir.join("reference.safetensors"),
+        )
+        .unwrap();
+    }
+    let mut m = load("tiny-llama");
+    adapter::load_peft(&dir, &mut m.net).unwrap();
+    let r = reference(dir.join("reference.safetensors"));
+    assert_eq!(
+        ids(&r["input_ids"]).to_vec2::<u32>().unwrap(),
+        input.to_vec2::<u32>().unwrap()
+    );
+    let d = max_abs_diff(&m.net.forward(&input, None).unwrap(), &r["logits"]);
+    assert!(d < 1e-5, "{d}");
+    let plain = load("tiny-llama").net.forward(&input, None).unwrap();
+    assert!(max_abs_diff(&plain, &r["logits"]) > 1e-2, "the adapter matters");
+}
