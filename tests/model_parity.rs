@@ -327,8 +327,8 @@ fn generate_cli_runs_a_folder_model_with_an_adapter() {
 /// An adapter trained by Dramatis, committed with the logits Dramatis gives
 /// with it (tests/fixtures/models/tiny-llama/dramatis-lora). The script
 /// tests/fixtures/models/check_dramatis_adapter.py loads it with transformers
-/// + PEFT and checks PEFT gives the same logits. Here: Dramatis still reads it
-/// and still computes them. `DRAMATIS_WRITE_FIXTURES=1` re-creates it.
+/// and PEFT and checks PEFT gives the same logits. Here: Dramatis still reads
+/// it and still computes them. `DRAMATIS_WRITE_FIXTURES=1` re-creates it.
 #[test]
 fn dramatis_adapter_fixture_for_peft() {
     use dramatis::dataset::Sample;
