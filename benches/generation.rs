@@ -7,29 +7,13 @@
 //! Python: $DRAMATIS_REF_PYTHON, else ../venv-ref/bin/python
 //! (pip install llama-cpp-python transformers torch gguf; see benches/reference/README.md).
 
+mod common;
+
 use candle_core::Tensor;
+use common::{arg, python, smollm2};
 use dramatis::model::{KvCache, LoadOptions, Model, QuantPolicy};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("DRAMATIS_REF_PYTHON") {
-        return Some(p.into());
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [root.join("../venv-ref/bin/python"), root.join(".venv-ref/bin/python")]
-        .into_iter()
-        .find(|p| p.exists())
-}
 
 /// Best prefill and decode tokens/s over `repeat` runs (greedy, EOS ignored).
 fn dramatis(model: &Model, prompt: &[u32], n: usize, repeat: usize) -> (f64, f64) {
@@ -104,11 +88,7 @@ fn main() {
     dramatis::jobs::init_runtime();
     std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let gguf = root.join(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if !gguf.exists() {
-        eprintln!("{} is missing: run scripts/fetch-smollm2.sh", gguf.display());
-        std::process::exit(1);
-    }
+    let gguf = smollm2();
     let prompt_file = root.join("benches/reference/prompt_chatml.txt");
     let prompt_text = std::fs::read_to_string(&prompt_file).unwrap();
     let mut rows: Vec<(String, f64, f64)> = Vec::new();
@@ -130,15 +110,21 @@ fn main() {
         println!("llama.cpp / transformers: not run (no Python found; set DRAMATIS_REF_PYTHON)");
         return;
     };
-    if let Some(v) = reference(&py, "llamacpp_speed.py", &gguf, &prompt_file, threads, n) {
-        let (p, d) = (
+    let speeds = |v: &serde_json::Value| {
+        (
             v["prefill_tokens_per_s"].as_f64().unwrap_or(f64::NAN),
             v["decode_tokens_per_s"].as_f64().unwrap_or(f64::NAN),
-        );
-        println!(
-            "{:38} prefill {p:8.1} tok/s  decode {d:7.1} tok/s  (llama.cpp {})",
+        )
+    };
+    let row = |label: &str, (p, d): (f64, f64), note: String| {
+        println!("{label:38} prefill {p:8.1} tok/s  decode {d:7.1} tok/s  ({note})");
+    };
+    if let Some(v) = reference(&py, "llamacpp_speed.py", &gguf, &prompt_file, threads, n) {
+        let (p, d) = speeds(&v);
+        row(
             "llama.cpp (Q4_1)",
-            v["version"].as_str().unwrap_or("?")
+            (p, d),
+            format!("llama.cpp {}", v["version"].as_str().unwrap_or("?")),
         );
         println!(
             "ratio vs llama.cpp: decode {:.2}× (target ≥ 1.0×), prompt processing {:.2}× (target ≥ 0.5×)",
@@ -147,14 +133,11 @@ fn main() {
         );
     }
     if let Some(v) = reference(&py, "transformers_speed.py", &gguf, &prompt_file, threads, n) {
-        let (p, d) = (
-            v["prefill_tokens_per_s"].as_f64().unwrap_or(f64::NAN),
-            v["decode_tokens_per_s"].as_f64().unwrap_or(f64::NAN),
-        );
-        println!(
-            "{:38} prefill {p:8.1} tok/s  decode {d:7.1} tok/s  (transformers {})",
+        let (p, d) = speeds(&v);
+        row(
             "transformers (f32)",
-            v["version"].as_str().unwrap_or("?")
+            (p, d),
+            format!("transformers {}", v["version"].as_str().unwrap_or("?")),
         );
         println!(
             "ratio vs transformers, both f32: decode {:.2}×, prompt processing {:.2}×",

@@ -6,20 +6,14 @@
 //! Run: cargo bench --bench train [-- --steps N --batch B --seq L --threads T]
 //! Python: $DRAMATIS_REF_PYTHON, else ../venv-ref/bin/python (scripts/make-fixtures.sh makes it).
 
+mod common;
+
 use candle_core::{Device, Tensor};
+use common::{arg, python, smollm2};
 use dramatis::model::transformer::Pass;
 use dramatis::model::{LoadOptions, Model, QuantPolicy};
 use dramatis::tune::{self, data::Example, optim::AdamW, TrainConfig};
 use std::time::Instant;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Best f32 GEMM rate (GFLOP/s) of candle on this machine at 1024³.
 fn gemm_peak() -> f64 {
@@ -36,16 +30,6 @@ fn gemm_peak() -> f64 {
     2.0 * (n * n * n) as f64 / best / 1e9
 }
 
-fn python() -> Option<std::path::PathBuf> {
-    if let Some(p) = std::env::var_os("DRAMATIS_REF_PYTHON") {
-        return Some(p.into());
-    }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    [root.join("../venv-ref/bin/python"), root.join(".venv-ref/bin/python")]
-        .into_iter()
-        .find(|p| p.exists())
-}
-
 fn main() {
     let steps = arg("--steps", 4);
     let batch = arg("--batch", 4);
@@ -54,11 +38,7 @@ fn main() {
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     dramatis::jobs::init_runtime();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let gguf = root.join(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if !gguf.exists() {
-        eprintln!("{} is missing: run scripts/fetch-smollm2.sh", gguf.display());
-        std::process::exit(1);
-    }
+    let gguf = smollm2();
     let opts = LoadOptions {
         policy: QuantPolicy::Dense,
         ..Default::default()

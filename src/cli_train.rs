@@ -95,13 +95,28 @@ struct RunFile {
     device: String,
 }
 
-fn quant_policy(q: Option<&str>) -> Result<QuantPolicy, Error> {
+/// A number format named on the command line, one of `allowed`.
+fn ggml_type(flag: &str, s: &str, allowed: &[&str]) -> Result<candle_core::quantized::GgmlDType, Error> {
     use candle_core::quantized::GgmlDType;
-    Ok(match q.map(str::to_ascii_lowercase).as_deref() {
+    let s = s.to_ascii_lowercase();
+    let t = match s.as_str() {
+        "f32" => GgmlDType::F32,
+        "f16" => GgmlDType::F16,
+        "q8_0" => GgmlDType::Q8_0,
+        "q4_0" => GgmlDType::Q4_0,
+        _ => GgmlDType::BF16, // never allowed below
+    };
+    if allowed.contains(&s.as_str()) {
+        Ok(t)
+    } else {
+        Err(Error::Invalid(format!("{flag} {s}: choose {}", allowed.join(", "))))
+    }
+}
+
+fn quant_policy(q: Option<&str>) -> Result<QuantPolicy, Error> {
+    Ok(match q {
         None => QuantPolicy::Dense,
-        Some("q8_0") => QuantPolicy::To(GgmlDType::Q8_0),
-        Some("q4_0") => QuantPolicy::To(GgmlDType::Q4_0),
-        Some(other) => return Err(Error::Invalid(format!("--quantize {other}: choose q8_0 or q4_0"))),
+        Some(q) => QuantPolicy::To(ggml_type("--quantize", q, &["q8_0", "q4_0"])?),
     })
 }
 
@@ -474,13 +489,7 @@ enum AdapterCmd {
 }
 
 fn gguf_type(s: &str) -> Result<candle_core::quantized::GgmlDType, Error> {
-    use candle_core::quantized::GgmlDType;
-    match s.to_ascii_lowercase().as_str() {
-        "f16" => Ok(GgmlDType::F16),
-        "q8_0" => Ok(GgmlDType::Q8_0),
-        "f32" => Ok(GgmlDType::F32),
-        other => Err(Error::Invalid(format!("--gguf-type {other}: choose f16, q8_0 or f32"))),
-    }
+    ggml_type("--gguf-type", s, &["f16", "q8_0", "f32"])
 }
 
 fn model_with_adapter(spec: &str, adapter: &Path) -> Result<Model, Error> {

@@ -8,11 +8,8 @@ mod common;
 use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Device, Tensor};
 use dramatis::model::{adapter, export, LoadOptions, Model, QuantPolicy};
-use std::path::PathBuf;
 
-fn fixture(name: &str) -> PathBuf {
-    common::repo().join("tests/fixtures/models").join(name)
-}
+use common::{max_abs_diff as diff, model_fixture as fixture};
 
 fn dense() -> LoadOptions {
     LoadOptions {
@@ -24,19 +21,6 @@ fn dense() -> LoadOptions {
 fn logits(m: &Model) -> Tensor {
     let ids = Tensor::new(&[[7u32, 100, 33, 250, 5, 61, 300, 12, 90]], &Device::Cpu).unwrap();
     m.net.forward(&ids, None).unwrap().to_dtype(DType::F32).unwrap()
-}
-
-fn diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
 }
 
 fn with_adapter(name: &str) -> Model {

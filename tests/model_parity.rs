@@ -12,39 +12,14 @@ mod common;
 use candle_core::{backprop::GradStore, DType, Device, Tensor};
 use dramatis::model::adapter;
 use dramatis::model::transformer::masked_nll;
-use dramatis::model::{KvCache, LoadOptions, Model, QuantPolicy};
+use dramatis::model::{KvCache, LoadOptions, Model};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-fn fixture(name: &str) -> PathBuf {
-    common::repo().join("tests/fixtures/models").join(name)
-}
-
-fn load(name: &str) -> Model {
-    let opts = LoadOptions {
-        device: Device::Cpu,
-        dtype: DType::F32,
-        policy: QuantPolicy::Dense,
-    };
-    Model::load_folder(&fixture(name), &opts).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
+use common::{load_dense as load, max_abs_diff, model_fixture as fixture};
 
 fn reference(path: PathBuf) -> HashMap<String, Tensor> {
     candle_core::safetensors::load(&path, &Device::Cpu).unwrap()
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
 }
 
 fn ids(t: &Tensor) -> Tensor {

@@ -23,8 +23,9 @@ impl Example {
     }
 }
 
-/// The conversation of a sample, without and with the reply.
-fn messages(s: &Sample, drop_history: usize) -> Vec<ChatMessage> {
+/// The conversation of a sample up to the turn the reply answers, without
+/// its first `drop_history` earlier turns.
+pub fn messages(s: &Sample, drop_history: usize) -> Vec<ChatMessage> {
     let mut m = Vec::new();
     if !s.system.is_empty() {
         m.push(ChatMessage::new("system", &s.system));

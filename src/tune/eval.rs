@@ -6,7 +6,7 @@
 use super::metrics;
 use crate::dataset::Sample;
 use crate::jobs::{write_atomic, Error, Job, Result};
-use crate::model::{adapter, ChatMessage, ChatModel, GenerateOptions};
+use crate::model::{adapter, ChatModel, GenerateOptions};
 use serde::Serialize;
 use std::path::Path;
 
@@ -65,24 +65,6 @@ pub struct EvalReport {
     pub examples: Vec<Example>,
 }
 
-fn messages(s: &Sample) -> Vec<ChatMessage> {
-    let mut m = Vec::new();
-    if !s.system.is_empty() {
-        m.push(ChatMessage::new("system", &s.system));
-    }
-    for (u, a) in &s.history {
-        m.push(ChatMessage::new("user", u));
-        m.push(ChatMessage::new("assistant", a));
-    }
-    let user = if s.input.is_empty() {
-        s.instruction.clone()
-    } else {
-        format!("{}\n{}", s.instruction, s.input)
-    };
-    m.push(ChatMessage::new("user", &user));
-    m
-}
-
 fn score(
     chat: &mut ChatModel,
     samples: &[Sample],
@@ -108,7 +90,7 @@ fn score(
     let mut replies = Vec::with_capacity(samples.len());
     for (i, s) in samples.iter().enumerate() {
         job.check()?;
-        let g = chat.generate(&messages(s), &opts, job.cancel_token(), |_| {})?;
+        let g = chat.generate(&super::data::messages(s, 0), &opts, job.cancel_token(), |_| {})?;
         replies.push(g.text.trim().to_owned());
         job.report("eval", (i + 1) as u64, Some(samples.len() as u64), "samples", "");
     }

@@ -78,3 +78,28 @@ pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
     }
     rows
 }
+
+/// A tiny model made by tests/fixtures/models/make_fixtures.py.
+pub fn model_fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/models").join(name)
+}
+
+/// Load a fixture model with every weight dense in f32 on the CPU.
+pub fn load_dense(name: &str) -> dramatis::model::Model {
+    let opts = dramatis::model::LoadOptions {
+        policy: dramatis::model::QuantPolicy::Dense,
+        ..Default::default()
+    };
+    dramatis::model::Model::load_folder(&model_fixture(name), &opts).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The largest absolute difference between two tensors of the same shape.
+pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.flatten_all())
+        .and_then(|d| d.max(0))
+        .and_then(|d| d.to_scalar())
+        .expect("tensor difference")
+}
