@@ -224,7 +224,7 @@ impl ChatModel {
         on_text: impl FnMut(&str),
     ) -> Result<Generated> {
         let prompt = self.prompt(messages)?;
-        let ids = self.model.tokenizer.encode(&prompt)?;
+        let ids = self.model.tokenizer.encode_prompt(&prompt)?;
         self.generate_ids(&ids, opts, cancel, on_text)
     }
 

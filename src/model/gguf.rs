@@ -45,6 +45,12 @@ impl Value {
             _ => self.as_u64().map(|v| v as f64),
         }
     }
+    pub fn as_bool(&self) -> Option<bool> {
+        match *self {
+            Value::Bool(b) => Some(b),
+            _ => self.as_u64().map(|v| v != 0),
+        }
+    }
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),

@@ -13,9 +13,9 @@ use candle_core::quantized::QMatMul;
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Module, Result, Shape, Tensor, D};
 use std::sync::Arc;
 
-type Backward = dyn Fn(&Tensor) -> Result<Tensor> + Send + Sync;
+type Backward = dyn Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + Sync;
 
-/// Forward: the value of `result`; backward: `grad_input(g)` for `input`.
+/// Forward: the value of `result`; backward: `grad_input(g, result)` for `input`.
 struct Attach {
     grad_input: Box<Backward>,
 }
@@ -51,8 +51,8 @@ impl CustomOp2 for Attach {
         Ok((s2.try_clone(l2)?, l2.shape().clone()))
     }
 
-    fn bwd(&self, _: &Tensor, _: &Tensor, _: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((Some((self.grad_input)(grad)?), None))
+    fn bwd(&self, _: &Tensor, _: &Tensor, res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((Some((self.grad_input)(grad, res)?), None))
     }
 }
 
@@ -62,10 +62,12 @@ pub fn tracks(t: &Tensor) -> bool {
 }
 
 /// Join `result` (computed from `input.detach()`) to the graph of `input`.
+/// The backward gets the incoming gradient and the result (so closures need
+/// not keep their own copy of it).
 pub fn attach(
     input: &Tensor,
     result: Tensor,
-    grad_input: impl Fn(&Tensor) -> Result<Tensor> + Send + Sync + 'static,
+    grad_input: impl Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
 ) -> Result<Tensor> {
     if !tracks(input) {
         return Ok(result);
@@ -154,7 +156,7 @@ impl Frozen {
         let y = if tracks(x) {
             let w = self.clone();
             let dtype = x.dtype();
-            attach(&x2, y, move |g| match &w {
+            attach(&x2, y, move |g, _| match &w {
                 Frozen::Dense(w) => g.matmul(w),
                 Frozen::Quant(..) => g.matmul(&w.dense(dtype)?),
             })?
@@ -176,7 +178,7 @@ pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
         return Ok(y);
     }
     let w = w.clone();
-    attach(x, y, move |g| {
+    attach(x, y, move |g, _| {
         // r·u − x·r³·mean(u·x), u = g·w, r = 1/√(mean(x²)+ε)
         let n = xd.dim(D::Minus1)? as f64;
         let r = (xd.sqr()?.sum_keepdim(D::Minus1)? / n)?
@@ -195,11 +197,10 @@ pub fn softmax(x: &Tensor) -> Result<Tensor> {
     if !tracks(x) {
         return Ok(y);
     }
-    let yc = y.clone();
-    attach(x, y, move |g| {
+    attach(x, y, |g, y| {
         // y·(g − Σ g·y)
-        let s = (g * &yc)?.sum_keepdim(D::Minus1)?;
-        yc.mul(&g.broadcast_sub(&s)?)
+        let s = (g * y)?.sum_keepdim(D::Minus1)?;
+        y.mul(&g.broadcast_sub(&s)?)
     })
 }
 
@@ -211,7 +212,7 @@ pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
         return Ok(y);
     }
     let (cos, sin) = (cos.clone(), sin.neg()?);
-    attach(x, y, move |g| candle_nn::rotary_emb::rope(&g.contiguous()?, &cos, &sin))
+    attach(x, y, move |g, _| candle_nn::rotary_emb::rope(&g.contiguous()?, &cos, &sin))
 }
 
 /// SiLU(a)·b, the gated MLP's activation (composite: candle's silu has a backward).

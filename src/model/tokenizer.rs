@@ -36,6 +36,8 @@ pub struct TextTokenizer {
     pub eos: Option<u32>,
     /// Tokens that end a turn: EOS and control tokens such as `<|im_end|>`.
     pub stop: Vec<u32>,
+    /// Put BOS in front of a prompt (SentencePiece models such as Llama 2).
+    pub add_bos: bool,
 }
 
 fn strings(g: &Gguf, key: &str) -> Result<Vec<String>> {
@@ -49,13 +51,17 @@ fn strings(g: &Gguf, key: &str) -> Result<Vec<String>> {
 impl TextTokenizer {
     pub fn from_gguf(g: &Gguf) -> Result<Self> {
         let model = g.get("tokenizer.ggml.model").and_then(Value::as_str).unwrap_or("");
-        if model != "gpt2" {
-            return Err(Error::Format {
-                path: g.path.clone(),
-                detail: format!(
-                    "tokenizer type \"{model}\" in GGUF files is not supported yet (gpt2 byte-level BPE is)"
-                ),
-            });
+        match model {
+            "gpt2" => {}
+            "llama" => return Self::from_gguf_spm(g),
+            _ => {
+                return Err(Error::Format {
+                    path: g.path.clone(),
+                    detail: format!(
+                        "tokenizer type \"{model}\" in GGUF files is not supported yet (gpt2 byte-level BPE and llama SentencePiece are)"
+                    ),
+                })
+            }
         }
         let tokens = strings(g, "tokenizer.ggml.tokens")?;
         let merges: Vec<(String, String)> = strings(g, "tokenizer.ggml.merges")?
@@ -106,7 +112,113 @@ impl TextTokenizer {
                 }
             }
         }
-        Ok(TextTokenizer { inner, bos, eos, stop })
+        let add_bos = g.get("tokenizer.ggml.add_bos_token").and_then(Value::as_bool).unwrap_or(false);
+        Ok(TextTokenizer {
+            inner,
+            bos,
+            eos,
+            stop,
+            add_bos,
+        })
+    }
+
+    /// SentencePiece (llama style) from GGUF: pieces with scores, rebuilt as
+    /// a BPE whose merges follow the scores (the merge making the
+    /// highest-scoring piece first, as SentencePiece and llama.cpp do), byte
+    /// fallback for characters outside the vocabulary, "▁" for spaces and one
+    /// in front of the text.
+    fn from_gguf_spm(g: &Gguf) -> Result<Self> {
+        use tokenizers::decoders::byte_fallback::ByteFallback;
+        use tokenizers::decoders::fuse::Fuse;
+        use tokenizers::decoders::sequence::Sequence as DecoderSequence;
+        use tokenizers::decoders::strip::Strip;
+        use tokenizers::normalizers::replace::Replace;
+        use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
+        use tokenizers::DecoderWrapper;
+        let tokens = strings(g, "tokenizer.ggml.tokens")?;
+        let scores: Vec<f64> = g
+            .get("tokenizer.ggml.scores")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|v| v.as_f64().unwrap_or(0.0)).collect())
+            .unwrap_or_else(|| (0..tokens.len()).map(|i| -(i as f64)).collect());
+        let types: Vec<i64> = g
+            .get("tokenizer.ggml.token_type")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|v| v.as_u64().map_or(1, |x| x as i64)).collect())
+            .unwrap_or_default();
+        let ty = |i: usize| types.get(i).copied().unwrap_or(1);
+        let vocab: ahash::AHashMap<String, u32> =
+            tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        // Merges of normal pieces, best score first; the splits of one piece by their ids.
+        let mut order: Vec<usize> = (0..tokens.len()).filter(|&i| ty(i) == 1).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        let mut merges: Vec<(String, String)> = Vec::new();
+        for &i in &order {
+            let piece = &tokens[i];
+            let mut local: Vec<(u32, u32, usize)> = Vec::new();
+            for (cut, _) in piece.char_indices().skip(1) {
+                if let (Some(&l), Some(&r)) = (vocab.get(&piece[..cut]), vocab.get(&piece[cut..])) {
+                    local.push((l, r, cut));
+                }
+            }
+            local.sort_unstable();
+            merges.extend(local.into_iter().map(|(_, _, cut)| (piece[..cut].to_owned(), piece[cut..].to_owned())));
+        }
+        let unk = g
+            .get("tokenizer.ggml.unknown_token_id")
+            .and_then(Value::as_u64)
+            .and_then(|i| tokens.get(i as usize).cloned())
+            .unwrap_or_else(|| "<unk>".into());
+        let bad = |e: String| Error::Format {
+            path: g.path.clone(),
+            detail: format!("the SentencePiece tokenizer in the GGUF file is inconsistent ({e})"),
+        };
+        let bpe = BPE::builder()
+            .vocab_and_merges(vocab, merges)
+            .unk_token(unk)
+            .byte_fallback(true)
+            .fuse_unk(true)
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        let mut inner = Tokenizer::new(bpe);
+        let add_prefix = g.get("tokenizer.ggml.add_space_prefix").and_then(Value::as_bool).unwrap_or(true);
+        let scheme = if add_prefix { PrependScheme::First } else { PrependScheme::Never };
+        inner.with_pre_tokenizer(Some(Metaspace::new('▁', scheme, false)));
+        let mut steps: Vec<DecoderWrapper> = vec![
+            Replace::new("▁", " ").map_err(|e| bad(e.to_string()))?.into(),
+            ByteFallback::new().into(),
+            Fuse::new().into(),
+        ];
+        if add_prefix {
+            steps.push(Strip::new(' ', 1, 0).into());
+        }
+        inner.with_decoder(Some(DecoderSequence::new(steps)));
+        // Unknown (2) and control (3) tokens are special; user-defined (4) are matched whole.
+        let added: Vec<AddedToken> = tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| matches!(ty(*i), 2..=4))
+            .map(|(i, t)| AddedToken::from(t.clone(), ty(i) != 4))
+            .collect();
+        inner.add_special_tokens(added).map_err(|e| bad(e.to_string()))?;
+        let id = |k: &str| g.get(k).and_then(Value::as_u64).map(|v| v as u32);
+        let (bos, eos) = (id("tokenizer.ggml.bos_token_id"), id("tokenizer.ggml.eos_token_id"));
+        let mut stop: Vec<u32> = eos.into_iter().collect();
+        for name in END_OF_TURN {
+            if let Some(i) = tokens.iter().position(|t| t == name).map(|p| p as u32) {
+                if !stop.contains(&i) {
+                    stop.push(i);
+                }
+            }
+        }
+        let add_bos = g.get("tokenizer.ggml.add_bos_token").and_then(Value::as_bool).unwrap_or(true);
+        Ok(TextTokenizer {
+            inner,
+            bos,
+            eos,
+            stop,
+            add_bos,
+        })
     }
 
     /// A Hugging Face folder: `tokenizer.json`, with BOS/EOS from
@@ -149,7 +261,30 @@ impl TextTokenizer {
                 add(i);
             }
         }
-        Ok(TextTokenizer { inner, bos, eos, stop })
+        let add_bos = cfg
+            .as_ref()
+            .and_then(|c| c.get("add_bos_token"))
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        Ok(TextTokenizer {
+            inner,
+            bos,
+            eos,
+            stop,
+            add_bos,
+        })
+    }
+
+    /// Token ids of a rendered prompt: with BOS in front when the model wants
+    /// one and the template did not already write it.
+    pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids = self.encode(text)?;
+        if let (true, Some(b)) = (self.add_bos, self.bos) {
+            if ids.first() != Some(&b) {
+                ids.insert(0, b);
+            }
+        }
+        Ok(ids)
     }
 
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {

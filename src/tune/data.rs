@@ -62,7 +62,7 @@ pub fn encode(s: &Sample, tpl: &str, tok: &TextTokenizer, max_len: usize) -> Res
                 format!("{}{}", s.output, eos)
             }
         };
-        let p = tok.encode(&prompt)?;
+        let p = tok.encode_prompt(&prompt)?;
         let r = tok.encode(&reply)?;
         if r.is_empty() {
             return Ok(None);

@@ -393,7 +393,7 @@ pub fn fused_nll(rows: &Tensor, head: &crate::model::ops::Frozen, targets: &[u32
         return Ok(loss);
     }
     let g = Tensor::cat(&grads, 0)?.to_dtype(rows.dtype())?;
-    Ok(crate::model::ops::attach(rows, loss, move |up| g.broadcast_mul(up))?)
+    Ok(crate::model::ops::attach(rows, loss, move |up, _| g.broadcast_mul(up))?)
 }
 
 /// Mean loss per reply token over `examples` (no gradients).
