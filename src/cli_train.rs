@@ -83,6 +83,74 @@ pub struct TrainArgs {
     /// and peak memory, instead of training.
     #[arg(long)]
     estimate: bool,
+    /// Record the model, the run (settings, status, metrics, timings) and
+    /// the adapter in the library.
+    #[arg(long)]
+    save: bool,
+    /// The library persona the adapter belongs to (with --save).
+    #[arg(long)]
+    persona: Option<i64>,
+    /// The library file (default: the app-data folder, or DRAMATIS_LIBRARY).
+    #[arg(long)]
+    db: Option<PathBuf>,
+}
+
+/// The library run a `train --save` reports to.
+struct LibraryRun {
+    lib: dramatis::store::Library,
+    run: i64,
+    persona: Option<i64>,
+}
+
+impl LibraryRun {
+    fn start(a: &TrainArgs, model: &Model, spec: &str, cfg: &TrainConfig) -> Result<Option<Self>, Error> {
+        if !a.save {
+            return Ok(None);
+        }
+        let path =
+            a.db.clone()
+                .or_else(|| std::env::var_os("DRAMATIS_LIBRARY").map(PathBuf::from))
+                .unwrap_or_else(dramatis::store::Library::default_path);
+        let mut lib = dramatis::store::Library::open(&path)?;
+        let kind = match &model.source {
+            ModelSource::Gguf { .. } => "gguf",
+            ModelSource::Folder { .. } => "folder",
+            ModelSource::Hub { .. } => "hub",
+        };
+        let record = dramatis::store::ModelRecord {
+            id: 0,
+            kind: kind.into(),
+            reference: spec.into(),
+            architecture: model.net.cfg.arch.name().into(),
+            size_bytes: model.net.weight_bytes() as i64,
+            quantization: a.quantize.clone().unwrap_or_else(|| "f32".into()),
+        };
+        let model_id = lib.add_model(&record)?;
+        let params = serde_json::to_string(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
+        let run = lib.create_run(a.persona, None, Some(model_id), &params)?;
+        lib.set_run_status(run, "running", None)?;
+        Ok(Some(LibraryRun {
+            lib,
+            run,
+            persona: a.persona,
+        }))
+    }
+
+    fn finish(mut self, result: &Result<tune::TrainSummary, Error>, out: &Path) -> Result<(), Error> {
+        match result {
+            Ok(s) => {
+                let metrics = serde_json::to_string(s).map_err(|e| Error::Invalid(e.to_string()))?;
+                self.lib.set_run_status(self.run, "finished", Some(&metrics))?;
+                self.lib.add_adapter(self.persona, Some(self.run), out)?;
+            }
+            Err(Error::Cancelled) => self.lib.set_run_status(self.run, "cancelled", None)?,
+            Err(e) => {
+                let why = serde_json::json!({"error": e}).to_string();
+                self.lib.set_run_status(self.run, "failed", Some(&why))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What a run folder records so `--resume` needs nothing else.
@@ -266,6 +334,7 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(&run).map_err(|e| Error::Invalid(e.to_string()))?;
         dramatis::jobs::write_atomic(&out.join("run.json"), text.as_bytes())?;
     }
+    let library = LibraryRun::start(&a, &model, &run.model, &cfg)?;
     let base_weights = model.net.weight_bytes();
     // What the same weights take as dense f32: the saving of --quantize.
     let f32_weights = model.net.cfg.parameters() as f64 * 4.0;
@@ -313,6 +382,9 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
         }
     });
     crate::finish_bar(&bar);
+    if let Some(l) = library {
+        l.finish(&summary, &out)?;
+    }
     let summary = summary?;
     // A picture of the run beside its metrics.
     let _ = dramatis::tune::eval::plot_loss_curve(&out.join("metrics.jsonl"), &out.join("loss_curve.png"));

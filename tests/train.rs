@@ -530,3 +530,48 @@ fn presets_come_with_measured_estimates() {
         assert!(e["peak_memory_mib"].as_f64().unwrap() > 0.0);
     }
 }
+
+/// `train --save` keeps the model, the run and the adapter in the library.
+#[test]
+fn a_saved_run_is_in_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), &small_set());
+    let db = dir.path().join("lib.sqlite");
+    let out = dir.path().join("run");
+    let model = common::repo().join("tests/fixtures/models/tiny-llama");
+    let o = cli(&[
+        "train",
+        "--model",
+        model.to_str().unwrap(),
+        "--dataset",
+        data.to_str().unwrap(),
+    ])
+    .args([
+        "--out",
+        out.to_str().unwrap(),
+        "--max-steps",
+        "3",
+        "--save",
+        "--db",
+        db.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lib = dramatis::store::Library::open(&db).unwrap();
+    let models = lib.models().unwrap();
+    assert_eq!(
+        (models.len(), models[0].architecture.as_str(), models[0].kind.as_str()),
+        (1, "llama", "folder")
+    );
+    let runs = lib.runs().unwrap();
+    assert_eq!(runs[0].status, "finished");
+    assert!(runs[0].started_at.is_some() && runs[0].finished_at.is_some());
+    let metrics: serde_json::Value = serde_json::from_str(&runs[0].metrics).unwrap();
+    assert_eq!(metrics["steps"], 3);
+    let params: serde_json::Value = serde_json::from_str(&runs[0].params).unwrap();
+    assert_eq!(params["max_steps"], 3);
+    let adapters = lib.adapters().unwrap();
+    assert_eq!(adapters.len(), 1);
+    assert_eq!(adapters[0].run_id, Some(runs[0].id));
+}

@@ -212,7 +212,9 @@ pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
         return Ok(y);
     }
     let (cos, sin) = (cos.clone(), sin.neg()?);
-    attach(x, y, move |g, _| candle_nn::rotary_emb::rope(&g.contiguous()?, &cos, &sin))
+    attach(x, y, move |g, _| {
+        candle_nn::rotary_emb::rope(&g.contiguous()?, &cos, &sin)
+    })
 }
 
 /// SiLU(a)·b, the gated MLP's activation (composite: candle's silu has a backward).

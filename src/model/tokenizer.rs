@@ -112,7 +112,10 @@ impl TextTokenizer {
                 }
             }
         }
-        let add_bos = g.get("tokenizer.ggml.add_bos_token").and_then(Value::as_bool).unwrap_or(false);
+        let add_bos = g
+            .get("tokenizer.ggml.add_bos_token")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         Ok(TextTokenizer {
             inner,
             bos,
@@ -162,7 +165,11 @@ impl TextTokenizer {
                 }
             }
             local.sort_unstable();
-            merges.extend(local.into_iter().map(|(_, _, cut)| (piece[..cut].to_owned(), piece[cut..].to_owned())));
+            merges.extend(
+                local
+                    .into_iter()
+                    .map(|(_, _, cut)| (piece[..cut].to_owned(), piece[cut..].to_owned())),
+            );
         }
         let unk = g
             .get("tokenizer.ggml.unknown_token_id")
@@ -181,8 +188,15 @@ impl TextTokenizer {
             .build()
             .map_err(|e| bad(e.to_string()))?;
         let mut inner = Tokenizer::new(bpe);
-        let add_prefix = g.get("tokenizer.ggml.add_space_prefix").and_then(Value::as_bool).unwrap_or(true);
-        let scheme = if add_prefix { PrependScheme::First } else { PrependScheme::Never };
+        let add_prefix = g
+            .get("tokenizer.ggml.add_space_prefix")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let scheme = if add_prefix {
+            PrependScheme::First
+        } else {
+            PrependScheme::Never
+        };
         inner.with_pre_tokenizer(Some(Metaspace::new('▁', scheme, false)));
         let mut steps: Vec<DecoderWrapper> = vec![
             Replace::new("▁", " ").map_err(|e| bad(e.to_string()))?.into(),
@@ -211,7 +225,10 @@ impl TextTokenizer {
                 }
             }
         }
-        let add_bos = g.get("tokenizer.ggml.add_bos_token").and_then(Value::as_bool).unwrap_or(true);
+        let add_bos = g
+            .get("tokenizer.ggml.add_bos_token")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         Ok(TextTokenizer {
             inner,
             bos,
