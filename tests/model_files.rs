@@ -339,3 +339,33 @@ fn chat_keeps_the_turns_and_saves_them() {
     let settings: serde_json::Value = serde_json::from_str(&msgs[1].settings).unwrap();
     assert_eq!(settings["options"]["temperature"], 0.0);
 }
+
+/// A SentencePiece (llama-style) tokenizer from GGUF metadata gives the ids
+/// SentencePiece itself gives (tests/fixtures/spm, made by make_spm_fixture.py):
+/// the "▁" prefix, byte fallback for unknown characters, split digits.
+#[test]
+fn sentencepiece_gguf_tokenizer_matches_sentencepiece() {
+    let dir = common::repo().join("tests/fixtures/spm");
+    let g = Gguf::open(&dir.join("spm-tokenizer.gguf")).unwrap();
+    let tok = TextTokenizer::from_gguf(&g).unwrap();
+    let refs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("spm-reference.json")).unwrap()).unwrap();
+    for case in refs["cases"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let want: Vec<u32> = case["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(tok.encode(text).unwrap(), want, "{text:?}");
+        assert_eq!(
+            tok.decode(&want).unwrap(),
+            case["decoded"].as_str().unwrap(),
+            "{text:?}"
+        );
+    }
+    // Llama-style prompts start with BOS.
+    assert_eq!(tok.encode_prompt("Hello").unwrap()[0], 1);
+    assert_eq!((tok.bos, tok.eos), (Some(1), Some(2)));
+}

@@ -135,9 +135,10 @@ impl TextTokenizer {
         use tokenizers::decoders::fuse::Fuse;
         use tokenizers::decoders::sequence::Sequence as DecoderSequence;
         use tokenizers::decoders::strip::Strip;
+        use tokenizers::normalizers::prepend::Prepend;
         use tokenizers::normalizers::replace::Replace;
-        use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
-        use tokenizers::DecoderWrapper;
+        use tokenizers::normalizers::utils::Sequence as NormalizerSequence;
+        use tokenizers::{DecoderWrapper, NormalizerWrapper};
         let tokens = strings(g, "tokenizer.ggml.tokens")?;
         let scores: Vec<f64> = g
             .get("tokenizer.ggml.scores")
@@ -192,12 +193,16 @@ impl TextTokenizer {
             .get("tokenizer.ggml.add_space_prefix")
             .and_then(Value::as_bool)
             .unwrap_or(true);
-        let scheme = if add_prefix {
-            PrependScheme::First
-        } else {
-            PrependScheme::Never
-        };
-        inner.with_pre_tokenizer(Some(Metaspace::new('▁', scheme, false)));
+        // SentencePiece (and llama.cpp) put "▁" before the text and after
+        // each special token, even when the text starts with a space.
+        let mut norm: Vec<NormalizerWrapper> = Vec::new();
+        if add_prefix {
+            norm.push(Prepend::new("▁".into()).into());
+        }
+        norm.push(Replace::new(" ", "▁").map_err(|e| bad(e.to_string()))?.into());
+        inner
+            .with_normalizer(Some(NormalizerSequence::new(norm)))
+            .map_err(|e| bad(e.to_string()))?;
         let mut steps: Vec<DecoderWrapper> = vec![
             Replace::new("▁", " ").map_err(|e| bad(e.to_string()))?.into(),
             ByteFallback::new().into(),
