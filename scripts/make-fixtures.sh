@@ -39,4 +39,5 @@ if [ "${SKIP_SMOLLM2:-0}" != 1 ]; then
   args+=(--smollm2)
 fi
 export PYTHONHASHSEED=0
-exec "$venv/bin/python" tests/fixtures/models/make_fixtures.py "${args[@]}"
+"$venv/bin/python" tests/fixtures/models/make_fixtures.py "${args[@]}"
+PYTHONHASHSEED=0 "$venv/bin/python" tests/fixtures/models/make_spm_fixture.py

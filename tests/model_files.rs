@@ -340,32 +340,61 @@ fn chat_keeps_the_turns_and_saves_them() {
     assert_eq!(settings["options"]["temperature"], 0.0);
 }
 
-/// A SentencePiece (llama-style) tokenizer from GGUF metadata gives the ids
-/// SentencePiece itself gives (tests/fixtures/spm, made by make_spm_fixture.py):
-/// the "▁" prefix, byte fallback for unknown characters, split digits.
+/// A llama GGUF with a SentencePiece tokenizer, like TinyLlama and Llama 2
+/// (tests/fixtures/models/tiny-llama-spm.*, made by make_spm_fixture.py):
+/// its tokenizer gives the ids SentencePiece itself (and llama.cpp) gives,
+/// with the "▁" prefix, byte fallback and split digits; the model (q/k in
+/// llama.cpp's order) gives transformers' logits.
 #[test]
-fn sentencepiece_gguf_tokenizer_matches_sentencepiece() {
-    let dir = common::repo().join("tests/fixtures/spm");
-    let g = Gguf::open(&dir.join("spm-tokenizer.gguf")).unwrap();
-    let tok = TextTokenizer::from_gguf(&g).unwrap();
+fn sentencepiece_llama_gguf_matches_sentencepiece_and_transformers() {
+    use dramatis::model::{LoadOptions, Model, QuantPolicy};
+    let dir = common::repo().join("tests/fixtures/models");
+    let opts = LoadOptions {
+        policy: QuantPolicy::Dense,
+        ..Default::default()
+    };
+    let m = Model::load_gguf(&dir.join("tiny-llama-spm.gguf"), &opts).unwrap();
     let refs: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("spm-reference.json")).unwrap()).unwrap();
-    for case in refs["cases"].as_array().unwrap() {
-        let text = case["text"].as_str().unwrap();
-        let want: Vec<u32> = case["ids"]
-            .as_array()
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tiny-llama-spm.json")).unwrap()).unwrap();
+    let u32s = |v: &serde_json::Value| -> Vec<u32> {
+        v.as_array()
             .unwrap()
             .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
-        assert_eq!(tok.encode(text).unwrap(), want, "{text:?}");
-        assert_eq!(
-            tok.decode(&want).unwrap(),
-            case["decoded"].as_str().unwrap(),
-            "{text:?}"
-        );
+            .map(|x| x.as_u64().unwrap() as u32)
+            .collect()
+    };
+    for case in refs["tokenizer_cases"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let want = u32s(&case["ids"]);
+        assert_eq!(m.tokenizer.encode(text).unwrap(), want, "{text:?}");
+        assert_eq!(m.tokenizer.decode(&want).unwrap(), text, "{text:?}");
     }
     // Llama-style prompts start with BOS.
-    assert_eq!(tok.encode_prompt("Hello").unwrap()[0], 1);
-    assert_eq!((tok.bos, tok.eos), (Some(1), Some(2)));
+    assert_eq!(m.tokenizer.encode_prompt("Hello").unwrap()[0], 1);
+    assert_eq!((m.tokenizer.bos, m.tokenizer.eos), (Some(1), Some(2)));
+    let ids = u32s(&refs["logits"]["input_ids"]);
+    let t = candle_core::Tensor::new(ids.as_slice(), &candle_core::Device::Cpu)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap();
+    let got: Vec<f32> = m
+        .net
+        .forward_last(&t, None)
+        .unwrap()
+        .squeeze(0)
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let want: Vec<f64> = refs["logits"]["logits_last"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let d = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (*a as f64 - b).abs())
+        .fold(0.0, f64::max);
+    assert!(d < 1e-4, "logits differ from transformers by {d}");
 }
