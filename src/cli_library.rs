@@ -352,11 +352,10 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
                             ),
                         ),
                         Tool::Axolotl => {
-                            let train = files
-                                .train
-                                .file_name()
-                                .map(|n| n.to_string_lossy().into_owned())
-                                .unwrap_or_default();
+                            let train = format!("{name}_messages.jsonl");
+                            let text = dataset::configs::messages_jsonl(&samples);
+                            dramatis::jobs::write_atomic(&out.join(&train), text.as_bytes())?;
+                            println!("wrote {}", out.join(&train).display());
                             (
                                 "axolotl_lora.yaml",
                                 dataset::configs::axolotl_yaml(model, &train, "outputs/persona-lora"),

@@ -294,9 +294,22 @@ fn cards_and_training_configs_from_the_cli() {
         .0,
         0
     );
-    assert!(std::fs::read_to_string(cfg.join("axolotl_lora.yaml"))
+    let ax = std::fs::read_to_string(cfg.join("axolotl_lora.yaml")).unwrap();
+    assert!(
+        ax.contains("type: chat_template") && ax.contains("field_messages: messages"),
+        "{ax}"
+    );
+    // axolotl reads chat messages with the system prompt and the scene's earlier turns.
+    let path = ax.lines().find_map(|l| l.trim().strip_prefix("- path: ")).unwrap();
+    let first = std::fs::read_to_string(cfg.join(path)).unwrap();
+    let row: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    let roles: Vec<&str> = row["messages"]
+        .as_array()
         .unwrap()
-        .contains("type: alpaca"));
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!((roles[0], *roles.last().unwrap()), ("system", "assistant"), "{roles:?}");
     // A PNG without a card is refused clearly.
     let plain = dir.path().join("plain.png");
     std::fs::write(&plain, dramatis::store::card::default_avatar("x")).unwrap();

@@ -49,12 +49,28 @@ bf16: true\n",
     )
 }
 
-/// A LoRA config for axolotl reading the Alpaca file directly.
+/// The samples as chat messages, one JSON object per line
+/// (`{"messages": [{"role": "system", …}, …, {"role": "assistant", …}]}`),
+/// history turns included: what axolotl's `chat_template` type reads. (Its
+/// `alpaca` type would drop the system prompt and the history.)
+pub fn messages_jsonl(samples: &[super::Sample]) -> String {
+    let mut out = String::new();
+    for s in samples {
+        let mut m = super::chat_messages(s, 0);
+        m.push(crate::model::ChatMessage::new("assistant", &s.output));
+        out.push_str(&serde_json::json!({ "messages": m }).to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// A LoRA config for axolotl reading [`messages_jsonl`] with the model's own chat template.
 pub fn axolotl_yaml(model: &str, train_file: &str, output_dir: &str) -> String {
     format!(
         "# Written by Dramatis: LoRA fine-tune of a persona with axolotl\n\
 base_model: {model}\n\
-datasets:\n  - path: {train_file}\n    type: alpaca\n\
+chat_template: tokenizer_default\n\
+datasets:\n  - path: {train_file}\n    type: chat_template\n    field_messages: messages\n    roles_to_train: [assistant]\n\
 val_set_size: 0.05\n\
 output_dir: {output_dir}\n\
 adapter: lora\n\

@@ -303,3 +303,23 @@ pub fn builtin_general() -> Vec<Sample> {
     .map(|(s, _)| s)
     .unwrap_or_default()
 }
+
+/// The conversation of a sample up to the turn the reply answers, without
+/// its first `drop_history` earlier turns.
+pub fn chat_messages(s: &Sample, drop_history: usize) -> Vec<crate::model::ChatMessage> {
+    let mut m = Vec::new();
+    if !s.system.is_empty() {
+        m.push(crate::model::ChatMessage::new("system", &s.system));
+    }
+    for (u, a) in s.history.iter().skip(drop_history) {
+        m.push(crate::model::ChatMessage::new("user", u));
+        m.push(crate::model::ChatMessage::new("assistant", a));
+    }
+    let user = if s.input.is_empty() {
+        s.instruction.clone()
+    } else {
+        format!("{}\n{}", s.instruction, s.input)
+    };
+    m.push(crate::model::ChatMessage::new("user", &user));
+    m
+}

@@ -23,25 +23,7 @@ impl Example {
     }
 }
 
-/// The conversation of a sample up to the turn the reply answers, without
-/// its first `drop_history` earlier turns.
-pub fn messages(s: &Sample, drop_history: usize) -> Vec<ChatMessage> {
-    let mut m = Vec::new();
-    if !s.system.is_empty() {
-        m.push(ChatMessage::new("system", &s.system));
-    }
-    for (u, a) in s.history.iter().skip(drop_history) {
-        m.push(ChatMessage::new("user", u));
-        m.push(ChatMessage::new("assistant", a));
-    }
-    let user = if s.input.is_empty() {
-        s.instruction.clone()
-    } else {
-        format!("{}\n{}", s.instruction, s.input)
-    };
-    m.push(ChatMessage::new("user", &user));
-    m
-}
+pub use crate::dataset::chat_messages as messages;
 
 /// Render and tokenize `s`: the prompt (with the assistant turn opened) is
 /// masked, the reply and its end-of-turn marker are learned. Older history
