@@ -102,11 +102,17 @@ impl TextTokenizer {
             path: g.path.clone(),
             detail: format!("the special tokens in the GGUF file are inconsistent ({e})"),
         })?;
+        Ok(Self::with_gguf_ids(g, inner, &tokens, false))
+    }
+
+    /// BOS, EOS, end-of-turn tokens and the add-BOS flag from GGUF metadata
+    /// (`add_bos` when the file does not say).
+    fn with_gguf_ids(g: &Gguf, inner: Tokenizer, tokens: &[String], add_bos: bool) -> Self {
         let id = |k: &str| g.get(k).and_then(Value::as_u64).map(|v| v as u32);
         let (bos, eos) = (id("tokenizer.ggml.bos_token_id"), id("tokenizer.ggml.eos_token_id"));
         let mut stop: Vec<u32> = eos.into_iter().collect();
         for name in END_OF_TURN {
-            if let Some(&i) = tokens.iter().position(|t| t == name).map(|p| p as u32).as_ref() {
+            if let Some(i) = tokens.iter().position(|t| t == name).map(|p| p as u32) {
                 if !stop.contains(&i) {
                     stop.push(i);
                 }
@@ -115,14 +121,14 @@ impl TextTokenizer {
         let add_bos = g
             .get("tokenizer.ggml.add_bos_token")
             .and_then(Value::as_bool)
-            .unwrap_or(false);
-        Ok(TextTokenizer {
+            .unwrap_or(add_bos);
+        TextTokenizer {
             inner,
             bos,
             eos,
             stop,
             add_bos,
-        })
+        }
     }
 
     /// SentencePiece (llama style) from GGUF: pieces with scores, rebuilt as
@@ -220,27 +226,8 @@ impl TextTokenizer {
             .map(|(i, t)| AddedToken::from(t.clone(), ty(i) != 4))
             .collect();
         inner.add_special_tokens(added).map_err(|e| bad(e.to_string()))?;
-        let id = |k: &str| g.get(k).and_then(Value::as_u64).map(|v| v as u32);
-        let (bos, eos) = (id("tokenizer.ggml.bos_token_id"), id("tokenizer.ggml.eos_token_id"));
-        let mut stop: Vec<u32> = eos.into_iter().collect();
-        for name in END_OF_TURN {
-            if let Some(i) = tokens.iter().position(|t| t == name).map(|p| p as u32) {
-                if !stop.contains(&i) {
-                    stop.push(i);
-                }
-            }
-        }
-        let add_bos = g
-            .get("tokenizer.ggml.add_bos_token")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        Ok(TextTokenizer {
-            inner,
-            bos,
-            eos,
-            stop,
-            add_bos,
-        })
+        // SentencePiece models (Llama 2, TinyLlama) want BOS unless the file says otherwise.
+        Ok(Self::with_gguf_ids(g, inner, &tokens, true))
     }
 
     /// A Hugging Face folder: `tokenizer.json`, with BOS/EOS from
