@@ -196,11 +196,6 @@ fn tokenizer_metadata(model: &Model) -> Result<Vec<(String, GValue)>> {
     Ok(md)
 }
 
-/// The GGUF name of a Hugging Face tensor name (inverse of the loader's map).
-fn gguf_tensor_name(hf: &str) -> String {
-    super::weights::gguf_name(hf)
-}
-
 /// Write the merged model as one GGUF file of `dtype` (F32, F16 or Q8_0;
 /// norms stay F32). Metadata comes from the source GGUF when there is one.
 pub fn write_gguf(model: &Model, path: &Path, dtype: GgmlDType) -> Result<()> {
@@ -306,7 +301,7 @@ pub fn write_gguf(model: &Model, path: &Path, dtype: GgmlDType) -> Result<()> {
         } else {
             dtype
         };
-        q.push((gguf_tensor_name(name), QTensor::quantize(&t, ty)?));
+        q.push((super::weights::gguf_name(name), QTensor::quantize(&t, ty)?));
     }
     q.extend(extra_tensors);
     let md_refs: Vec<(&str, &GValue)> = md.iter().map(|(k, v)| (k.as_str(), v)).collect();

@@ -1,7 +1,7 @@
 //! A projection with a frozen base weight and an optional LoRA adapter that
 //! can be attached, trained, merged into the base and detached again.
 
-use super::ops::{tracks, Frozen};
+use super::ops::Frozen;
 use candle_core::{DType, Result, Tensor, Var};
 
 /// LoRA: `y += scale · B·A·x`, A `[rank, in]`, B `[out, rank]`, kept in f32.
@@ -14,10 +14,6 @@ pub struct Lora {
 }
 
 impl Lora {
-    pub fn rank(&self) -> usize {
-        self.a.dim(0).unwrap_or(0)
-    }
-
     /// `scale · B·A` as `[out, in]`.
     pub fn delta(&self) -> Result<Tensor> {
         self.b.as_tensor().matmul(self.a.as_tensor())?.affine(self.scale, 0.0)
@@ -86,20 +82,5 @@ impl Linear {
         };
         self.weight = Frozen::Dense((w + l.delta()?)?.to_dtype(dtype)?);
         Ok(Some(l))
-    }
-
-    /// Undo [`Linear::merge`] with the same adapter.
-    pub fn unmerge(&mut self, l: &Lora) -> Result<()> {
-        let w = self.weight.dense(DType::F32)?;
-        let dtype = match &self.weight {
-            Frozen::Dense(t) => t.dtype(),
-            Frozen::Quant(..) => DType::F32,
-        };
-        self.weight = Frozen::Dense((w - l.delta()?)?.to_dtype(dtype)?);
-        Ok(())
-    }
-
-    pub fn is_trainable(&self) -> bool {
-        self.lora.as_ref().is_some_and(|l| tracks(l.a.as_tensor()))
     }
 }

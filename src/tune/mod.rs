@@ -60,6 +60,15 @@ pub struct TrainConfig {
     pub max_val_samples: usize,
 }
 
+impl TrainConfig {
+    /// Optimizer steps for a run over `examples` training examples.
+    pub fn total_steps(&self, examples: usize) -> usize {
+        let batches = examples.div_ceil(self.batch_size.max(1));
+        let per_epoch = batches.div_ceil(self.grad_accum.max(1)).max(1);
+        self.max_steps.unwrap_or(per_epoch * self.epochs.max(1))
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Preset::Balanced.config()
@@ -460,9 +469,7 @@ fn jsonl_line(v: &impl Serialize) -> String {
 impl<'a> Run<'a> {
     /// Steps in the whole run.
     pub fn total_steps(&self) -> usize {
-        let batches = self.train.len().div_ceil(self.cfg.batch_size.max(1));
-        let per_epoch = batches.div_ceil(self.cfg.grad_accum.max(1)).max(1);
-        self.cfg.max_steps.unwrap_or(per_epoch * self.cfg.epochs.max(1))
+        self.cfg.total_steps(self.train.len())
     }
 
     fn save_checkpoint(&self, opt: &AdamW, state: &State) -> Result<()> {
@@ -642,14 +649,7 @@ impl<'a> Run<'a> {
                 let weight = n as f64 / step_tokens as f64;
                 loss_sum += loss.to_scalar::<f32>()? as f64 * weight;
                 let grads = (loss * weight)?.backward()?;
-                for (slot, a) in opt.slots.iter().zip(acc.iter_mut()) {
-                    if let Some(g) = grads.get(slot.var.as_tensor()) {
-                        *a = Some(match a.take() {
-                            Some(prev) => (prev + g)?,
-                            None => g.clone(),
-                        });
-                    }
-                }
+                opt.accumulate(&mut acc, &grads)?;
             }
             if acc.iter().all(Option::is_none) {
                 return Err(Error::Compute(
@@ -821,16 +821,7 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
     if examples.is_empty() {
         return Err(Error::Invalid("no samples fit the maximum length".into()));
     }
-    let total = Run {
-        model,
-        cfg: cfg.clone(),
-        train: examples.clone(),
-        val: Vec::new(),
-        skipped: 0,
-        out: PathBuf::new(),
-        base_name: None,
-    }
-    .total_steps();
+    let total = cfg.total_steps(examples.len());
     // The longest samples give an upper estimate.
     let mut order: Vec<usize> = (0..examples.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(examples[i].ids.len()));
@@ -857,14 +848,7 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
             };
             let (loss, _) = batch_loss(model, &batch, pass)?;
             let grads = loss.backward()?;
-            for (slot, a) in opt.slots.iter().zip(acc.iter_mut()) {
-                if let Some(g) = grads.get(slot.var.as_tensor()) {
-                    *a = Some(match a.take() {
-                        Some(p) => (p + g)?,
-                        None => g.clone(),
-                    });
-                }
-            }
+            opt.accumulate(&mut acc, &grads)?;
         }
         opt.step(&acc, 0.0, 1.0)?;
         if s > 0 {

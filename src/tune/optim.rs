@@ -1,7 +1,7 @@
 //! AdamW with decoupled weight decay (as PyTorch's `torch.optim.AdamW`),
 //! with its moments exposed so checkpoints can save and restore them.
 
-use candle_core::{Result, Tensor, Var};
+use candle_core::{backprop::GradStore, Result, Tensor, Var};
 
 pub struct AdamW {
     pub beta1: f64,
@@ -40,6 +40,19 @@ impl AdamW {
             t: 0,
             slots,
         })
+    }
+
+    /// Add this backward pass's gradients to `acc` (one per slot, in order).
+    pub fn accumulate(&self, acc: &mut [Option<Tensor>], grads: &GradStore) -> Result<()> {
+        for (slot, a) in self.slots.iter().zip(acc.iter_mut()) {
+            if let Some(g) = grads.get(slot.var.as_tensor()) {
+                *a = Some(match a.take() {
+                    Some(prev) => (prev + g)?,
+                    None => g.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The global L2 norm of the gradients (one per slot, in order).
