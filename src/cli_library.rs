@@ -2,11 +2,10 @@
 //! face of the persona library (the engine's `store`).
 
 use clap::{Args, Subcommand, ValueEnum};
-use dramatis::dataset::{self, io::Format, DatasetOptions};
-use dramatis::extract::ExtractOptions;
+use dramatis::dataset::{self, io::Format};
 use dramatis::ingest::IngestOptions;
 use dramatis::jobs::{Error, Job};
-use dramatis::store::{AliasGroup, Keep, Library, Persona};
+use dramatis::store::{Keep, Library, Persona};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -27,9 +26,13 @@ pub enum Kind {
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ExportKind {
+    /// A dataset, by dataset id: Alpaca or ShareGPT files and dataset_info.json.
     Dataset,
+    /// A persona pack (.zip), by persona id.
     Persona,
+    /// A character card (.png or .json), by persona id.
     Card,
+    /// A LLaMA-Factory or axolotl config with its data, by dataset id.
     TrainConfig,
 }
 
@@ -71,6 +74,8 @@ enum LibraryCommand {
     Export {
         #[arg(value_enum)]
         what: ExportKind,
+        /// A dataset id for `dataset` and `train-config`; a persona id for
+        /// `persona` and `card` (`library list` shows both).
         id: i64,
         #[arg(short, long)]
         out: PathBuf,
@@ -229,6 +234,13 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
                 runs.len(),
                 adapters.len()
             );
+            for r in runs.iter().filter(|r| r.status == "interrupted") {
+                println!(
+                    "training run #{} was interrupted; continue it with `dramatis train --resume {}`",
+                    r.id,
+                    r.folder.as_deref().unwrap_or("?")
+                );
+            }
             Ok(())
         }
         LibraryCommand::Show { kind, id, json } => match kind {
@@ -308,6 +320,13 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
                 plan.adapters.len(),
                 plan.files.len()
             );
+            if !plan.kept_files.is_empty() {
+                println!(
+                    "{} adapter folder(s) stay because another item still uses them: {}",
+                    plan.kept_files.len(),
+                    plan.kept_files.join(", ")
+                );
+            }
             if !yes {
                 println!("Nothing was deleted. Keep some of it with --keep datasets,conversations,adapters; run again with --yes to delete.");
             }
@@ -324,7 +343,11 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
             tool,
         } => match what {
             ExportKind::Dataset | ExportKind::TrainConfig => {
-                let d = lib.dataset(id)?;
+                let d = lib.dataset(id).map_err(|e| {
+                    Error::Invalid(format!(
+                        "{e}. `library export dataset|train-config` takes a dataset id, not a persona id"
+                    ))
+                })?;
                 let samples = lib.dataset_samples(id)?;
                 let convs: Vec<_> = samples.iter().map(dataset::io::sample_to_conversation).collect();
                 let f = match (what, format) {
@@ -402,17 +425,7 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
             Ok(())
         }
         LibraryCommand::Import { file, json } => {
-            let is_zip = std::fs::read(&file)
-                .map_err(|e| Error::io(&file, e))?
-                .starts_with(b"PK");
-            let pid = if is_zip {
-                lib.import_pack(&file)?
-            } else {
-                let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
-                let card = dramatis::store::card::read_card(&bytes, &file)?;
-                let p = dramatis::store::card::persona_from_card(&card, &file)?;
-                lib.create_persona(&p, &[])?
-            };
+            let pid = lib.import_persona_file(&file)?;
             if json {
                 return super::print_json(&serde_json::json!({"persona": pid}));
             }
@@ -448,56 +461,26 @@ pub fn persona(a: PersonaArgs) -> Result<(), Error> {
             system,
             json,
         } => {
-            let job = Job::silent();
-            let (docs, _) = dramatis::pipeline::import_all(&files, &IngestOptions::default(), &job)?;
-            let mut source_ids = Vec::new();
-            for (doc, f) in docs.iter().zip(&files) {
-                let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
-                source_ids.push(lib.add_source(doc, &bytes)?);
-            }
-            let script = dramatis::extract::extract(&docs, &ExtractOptions::default());
-            let opts = DatasetOptions {
-                character: character.clone(),
-                aliases: aliases.clone(),
-                system_prompt: system.clone(),
-                source_title: title.clone().unwrap_or_default(),
-                ..Default::default()
+            let req = dramatis::pipeline::PersonaRequest {
+                files,
+                character,
+                name,
+                aliases,
+                title,
+                system,
             };
-            let data = dataset::build(&script, &opts)?;
-            let persona = Persona {
-                name: name.unwrap_or_else(|| character.clone()),
-                character: character.clone(),
-                source_title: title.unwrap_or_default(),
-                system_prompt: data.system_prompt.clone(),
-                ..Default::default()
-            };
-            let pid = lib.create_persona(&persona, &source_ids)?;
-            let groups: Vec<AliasGroup> = script
-                .cast
-                .members
-                .iter()
-                .take(30)
-                .map(|m| AliasGroup {
-                    id: 0,
-                    main_name: m.name.clone(),
-                    aliases: m.suggested_aliases.iter().map(|s| s.alias.clone()).collect(),
-                    gender: None,
-                    lines: m.lines as i64,
-                    confirmed: m.name == character && !aliases.is_empty(),
-                })
-                .collect();
-            lib.set_alias_groups(pid, &groups)?;
-            let report = serde_json::to_string(&data.report).unwrap_or_default();
-            let did = lib.create_dataset(Some(pid), &character, &data.samples, &report)?;
+            let made = dramatis::pipeline::create_persona(&mut lib, &req, &Job::silent())?;
+            let (pid, did, source_ids) = (made.persona, made.dataset, made.sources);
+            let persona = lib.persona(pid)?;
             if json {
                 return super::print_json(
-                    &serde_json::json!({"persona": pid, "dataset": did, "sources": source_ids, "rows": data.samples.len()}),
+                    &serde_json::json!({"persona": pid, "dataset": did, "sources": source_ids, "rows": made.rows}),
                 );
             }
             println!(
                 "Created persona #{pid} \"{}\" with dataset #{did} ({} rows) from {} source(s).",
                 persona.name,
-                data.samples.len(),
+                made.rows,
                 source_ids.len()
             );
             Ok(())

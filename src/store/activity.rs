@@ -87,19 +87,55 @@ impl Library {
     }
 
     pub fn runs(&self) -> Result<Vec<TrainingRun>> {
-        self.query_all("SELECT id, persona_id, dataset_id, model_id, params, status, metrics, started_at, finished_at FROM training_runs ORDER BY id", [], |r| {
+        self.query_all("SELECT id, persona_id, dataset_id, model_id, params, status, metrics, started_at, finished_at, folder FROM training_runs ORDER BY id", [], |r| {
+                let folder: Option<String> = r.get(9)?;
+                let mut status: String = r.get(5)?;
+                if status == "running" && folder.as_deref().is_some_and(|f| !crate::jobs::FolderLock::is_held(Path::new(f))) {
+                    status = "interrupted".into();
+                }
                 Ok(TrainingRun {
                     id: r.get(0)?,
                     persona_id: r.get(1)?,
                     dataset_id: r.get(2)?,
                     model_id: r.get(3)?,
                     params: r.get(4)?,
-                    status: r.get(5)?,
+                    status,
                     metrics: r.get(6)?,
                     started_at: r.get(7)?,
                     finished_at: r.get(8)?,
+                    folder,
                 })
             })
+    }
+
+    /// Runs that stopped without finishing and can be resumed from their folder.
+    pub fn interrupted_runs(&self) -> Result<Vec<TrainingRun>> {
+        Ok(self.runs()?.into_iter().filter(|r| r.status == "interrupted").collect())
+    }
+
+    /// Record where a run writes its checkpoints.
+    pub fn set_run_folder(&mut self, run: i64, folder: &Path) -> Result<()> {
+        let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
+        self.conn
+            .execute(
+                "UPDATE training_runs SET folder = ?2 WHERE id = ?1",
+                params![run, folder.display().to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The newest run that writes into `folder`, if the library has one.
+    pub fn run_in_folder(&self, folder: &Path) -> Result<Option<i64>> {
+        let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
+        self.conn
+            .query_row(
+                "SELECT id FROM training_runs WHERE folder = ?1 ORDER BY id DESC LIMIT 1",
+                [folder.display().to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     pub fn adapters(&self) -> Result<Vec<AdapterRecord>> {
@@ -144,14 +180,19 @@ impl Library {
         if weights.extension().is_some_and(|e| e == "safetensors") {
             check_safetensors_header(&weights)?;
         }
-        let sum = checksum_file(dir)?;
-        let dest = self.files_dir().join(format!("adapter-{}", &sum[..16]));
-        for f in [config_path, weights] {
+        // A folder of its own: importing the same adapter twice gives two
+        // rows with two copies, so deleting one never takes the other's files.
+        let dest = self.new_files_folder("adapter")?;
+        let result = [config_path, weights].iter().try_for_each(|f| {
             let name = f.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-            let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
-            crate::jobs::write_atomic(&dest.join(name), &bytes)?;
+            let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
+            crate::jobs::write_atomic(&dest.join(name), &bytes)
+        });
+        let result = result.and_then(|()| self.add_adapter(persona, None, &dest));
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&dest);
         }
-        self.add_adapter(persona, None, &dest)
+        result
     }
 
     pub fn create_conversation(&mut self, persona: Option<i64>, title: &str) -> Result<i64> {

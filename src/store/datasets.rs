@@ -13,7 +13,7 @@ impl Library {
         samples: &[Sample],
         report: &str,
     ) -> Result<i64> {
-        let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
+        let tx = self.conn.savepoint().map_err(|e| db_error(&self.path, e))?;
         tx.execute(
             "INSERT INTO datasets (persona_id, name, report, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![persona, name, report, now()],

@@ -28,8 +28,11 @@ pub struct Library {
 
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {
     let detail = match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
-            "the disk is full. Free some space and try again; nothing was half-written".to_owned()
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::DiskFull || f.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE =>
+        {
+            // SQLite rolls the write back: the library stays as it was.
+            return Error::DiskFull { path: path.into() };
         }
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
             "this is not a Dramatis library (not an SQLite database). Choose another file or move it away".to_owned()
@@ -147,8 +150,12 @@ pub struct TrainingRun {
     pub model_id: Option<i64>,
     /// Hyper-parameters as JSON.
     pub params: String,
-    /// "queued", "running", "paused", "finished", "failed", "cancelled".
+    /// "queued", "running", "paused", "finished", "failed", "cancelled", or
+    /// "interrupted": recorded as running, but no process works on its folder
+    /// any more (closed, crashed, killed for memory); it can be resumed there.
     pub status: String,
+    /// The run's output folder (checkpoints, adapter), once it is known.
+    pub folder: Option<String>,
     /// Final metrics as JSON.
     pub metrics: String,
     pub started_at: Option<i64>,
@@ -201,6 +208,8 @@ pub struct DeletionPlan {
     pub adapters: Vec<i64>,
     /// Files removed with the rows that own them.
     pub files: Vec<String>,
+    /// Files of deleted rows that another item still uses: left in place.
+    pub kept_files: Vec<String>,
 }
 
 impl Library {
@@ -233,6 +242,23 @@ impl Library {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A new, empty folder under `files_dir` named `PREFIX-N` that no other
+    /// item uses: every adapter owns its files, so deleting one never takes
+    /// another's.
+    pub fn new_files_folder(&self, prefix: &str) -> Result<PathBuf> {
+        let root = self.files_dir();
+        std::fs::create_dir_all(&root).map_err(|e| Error::write(&root, e))?;
+        for n in 1u32.. {
+            let dir = root.join(format!("{prefix}-{n}"));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return Ok(dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::write(&dir, e)),
+            }
+        }
+        unreachable!("u32 folder numbers run out")
     }
 
     /// The folder for files that belong to the library (adapters, exports).
@@ -273,13 +299,34 @@ impl Library {
             });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(v.max(0) as usize) {
-            let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
+            let tx = self.conn.savepoint().map_err(|e| db_error(&self.path, e))?;
             tx.execute_batch(sql).map_err(|e| db_error(&self.path, e))?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)
                 .map_err(|e| db_error(&self.path, e))?;
             tx.commit().map_err(|e| db_error(&self.path, e))?;
         }
         Ok(())
+    }
+
+    /// Run `f` as one unit: every write it makes lands, or none does (the
+    /// library's own writes use savepoints, so they nest inside this one).
+    pub fn atomically<T>(&mut self, f: impl FnOnce(&mut Library) -> Result<T>) -> Result<T> {
+        self.conn
+            .execute_batch("SAVEPOINT atomically")
+            .map_err(|e| db_error(&self.path, e))?;
+        match f(self) {
+            Ok(v) => {
+                if let Err(e) = self.conn.execute_batch("RELEASE atomically") {
+                    let _ = self.conn.execute_batch("ROLLBACK TO atomically; RELEASE atomically");
+                    return Err(db_error(&self.path, e));
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK TO atomically; RELEASE atomically");
+                Err(e)
+            }
+        }
     }
 
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
@@ -345,7 +392,7 @@ impl Library {
     // ---- personas ----
 
     pub fn create_persona(&mut self, p: &Persona, sources: &[i64]) -> Result<i64> {
-        let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
+        let tx = self.conn.savepoint().map_err(|e| db_error(&self.path, e))?;
         tx.execute(
             "INSERT INTO personas (name, character, source_title, system_prompt, description, greeting, avatar, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![p.name, p.character, p.source_title, p.system_prompt, p.description, p.greeting, p.avatar, now()],
@@ -425,16 +472,10 @@ impl Library {
 
     /// Replace the alias groups of a persona (the cast as the user confirmed it).
     pub fn set_alias_groups(&mut self, persona: i64, groups: &[AliasGroup]) -> Result<()> {
-        let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
+        let tx = self.conn.savepoint().map_err(|e| db_error(&self.path, e))?;
         tx.execute("DELETE FROM alias_groups WHERE persona_id = ?1", [persona])
             .map_err(|e| db_error(&self.path, e))?;
-        for g in groups {
-            tx.execute(
-                "INSERT INTO alias_groups (persona_id, main_name, aliases, gender, lines, confirmed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![persona, g.main_name, serde_json::to_string(&g.aliases).unwrap_or_default(), g.gender, g.lines, g.confirmed],
-            )
-            .map_err(|e| db_error(&self.path, e))?;
-        }
+        insert_alias_groups(&tx, persona, groups).map_err(|e| db_error(&self.path, e))?;
         tx.commit().map_err(|e| db_error(&self.path, e))
     }
 
@@ -476,13 +517,20 @@ impl Library {
         }
         if !keep.adapters {
             plan.adapters = self.ids("SELECT id FROM adapters WHERE persona_id = ?1 ORDER BY id", persona)?;
-            for a in &plan.adapters {
-                let path: String = self
-                    .conn
-                    .query_row("SELECT path FROM adapters WHERE id = ?1", [a], |r| r.get(0))
-                    .map_err(|e| self.err(e))?;
-                plan.files.push(path);
-            }
+            // A file goes only when no row outside this plan still uses it
+            // (libraries written before adapters owned their folders share some).
+            plan.files = self.query_all(
+                "SELECT DISTINCT path FROM adapters a WHERE persona_id = ?1 AND NOT EXISTS
+                 (SELECT 1 FROM adapters b WHERE b.path = a.path AND b.persona_id IS NOT ?1) GROUP BY path ORDER BY MIN(id)",
+                [persona],
+                |r| r.get(0),
+            )?;
+            plan.kept_files = self.query_all(
+                "SELECT DISTINCT path FROM adapters a WHERE persona_id = ?1 AND EXISTS
+                 (SELECT 1 FROM adapters b WHERE b.path = a.path AND b.persona_id IS NOT ?1) GROUP BY path ORDER BY MIN(id)",
+                [persona],
+                |r| r.get(0),
+            )?;
         }
         Ok(plan)
     }
@@ -491,7 +539,7 @@ impl Library {
     /// go after the rows are gone (a crash in between leaves only stray files).
     pub fn delete_persona(&mut self, persona: i64, keep: Keep) -> Result<DeletionPlan> {
         let plan = self.plan_delete_persona(persona, keep)?;
-        let tx = self.conn.transaction().map_err(|e| db_error(&self.path, e))?;
+        let tx = self.conn.savepoint().map_err(|e| db_error(&self.path, e))?;
         let e = |err| db_error(&self.path, err);
         for d in &plan.datasets {
             tx.execute("DELETE FROM datasets WHERE id = ?1", [d]).map_err(e)?;
@@ -514,6 +562,16 @@ impl Library {
         }
         Ok(plan)
     }
+}
+
+fn insert_alias_groups(conn: &Connection, persona: i64, groups: &[AliasGroup]) -> rusqlite::Result<()> {
+    for g in groups {
+        conn.execute(
+            "INSERT INTO alias_groups (persona_id, main_name, aliases, gender, lines, confirmed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![persona, g.main_name, serde_json::to_string(&g.aliases).unwrap_or_default(), g.gender, g.lines, g.confirmed],
+        )?;
+    }
+    Ok(())
 }
 
 /// A safetensors file starts with an 8-byte header length and a JSON header.

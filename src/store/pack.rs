@@ -3,12 +3,12 @@
 //! optionally, conversations. Import checks everything first (names, sizes,
 //! checksums) and then writes in one transaction: a broken pack changes nothing.
 
-use super::{checksum, Library, Persona};
+use super::{checksum, AliasGroup, Library, Persona};
 use crate::jobs::{write_atomic, Error, Result};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
-use std::path::{Component, Path};
+use std::path::Path;
 
 pub const PACK_FORMAT: &str = "dramatis-persona-pack";
 /// Largest single file in a pack (adapter weights), and largest pack in all.
@@ -37,6 +37,48 @@ pub struct PackPersona {
     pub description: String,
     #[serde(default)]
     pub greeting: String,
+    /// The cast as the user confirmed it (alias groups); older packs have none.
+    #[serde(default)]
+    pub cast: Vec<PackAliasGroup>,
+}
+
+/// One alias group of the cast, as a pack carries it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PackAliasGroup {
+    pub main_name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub gender: Option<String>,
+    #[serde(default)]
+    pub lines: i64,
+    #[serde(default)]
+    pub confirmed: bool,
+}
+
+impl From<&AliasGroup> for PackAliasGroup {
+    fn from(g: &AliasGroup) -> Self {
+        PackAliasGroup {
+            main_name: g.main_name.clone(),
+            aliases: g.aliases.clone(),
+            gender: g.gender.clone(),
+            lines: g.lines,
+            confirmed: g.confirmed,
+        }
+    }
+}
+
+impl From<&PackAliasGroup> for AliasGroup {
+    fn from(g: &PackAliasGroup) -> Self {
+        AliasGroup {
+            id: 0,
+            main_name: g.main_name.clone(),
+            aliases: g.aliases.clone(),
+            gender: g.gender.clone(),
+            lines: g.lines,
+            confirmed: g.confirmed,
+        }
+    }
 }
 
 impl From<&Persona> for PackPersona {
@@ -48,6 +90,7 @@ impl From<&Persona> for PackPersona {
             system_prompt: p.system_prompt.clone(),
             description: p.description.clone(),
             greeting: p.greeting.clone(),
+            cast: Vec::new(),
         }
     }
 }
@@ -105,21 +148,52 @@ pub struct PackOptions {
     pub base_model: Option<String>,
 }
 
-/// Names inside a pack: relative, forward slashes, no `..`, known files only.
-fn safe_name(name: &str) -> bool {
-    const TOP: &[&str] = &[
-        "manifest.json",
-        "persona.json",
-        "dataset.json",
-        "conversations.json",
-        "metrics.json",
+/// The top-level files a pack may hold besides `adapter/<file>`.
+const TOP: &[&str] = &[
+    "manifest.json",
+    "persona.json",
+    "dataset.json",
+    "conversations.json",
+    "metrics.json",
+];
+/// Longest file name accepted inside `adapter/` (most file systems allow 255 bytes).
+const MAX_NAME: usize = 200;
+/// More entries than this is not a pack Dramatis wrote.
+const MAX_ENTRIES: usize = 1000;
+/// The manifest and the JSON files are read into memory: keep them bounded.
+const MAX_MANIFEST: u64 = 4 << 20;
+const MAX_JSON: u64 = 256 << 20;
+
+/// Whether `name` is one file of a pack: a known top-level file, or one plain
+/// file name inside `adapter/`. Checked component by component, the way every
+/// platform would read it: no empty, `.` or `..` parts, no absolute paths or
+/// drive letters, no backslashes, control characters or NUL, no names that
+/// Windows reserves, nothing over-long.
+pub fn safe_name(name: &str) -> bool {
+    if TOP.contains(&name) {
+        return true;
+    }
+    let parts: Vec<&str> = name.split('/').collect();
+    match parts.as_slice() {
+        ["adapter", file] => plain_file_name(file),
+        _ => false,
+    }
+}
+
+fn plain_file_name(file: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "con", "prn", "aux", "nul", "com1", "com2", "com3", "lpt1", "lpt2", "lpt3",
     ];
-    let p = Path::new(name);
-    let plain = !name.is_empty()
-        && !name.contains(['\\', ':'])
-        && !name.starts_with('/')
-        && p.components().all(|c| matches!(c, Component::Normal(_)));
-    plain && (TOP.contains(&name) || (name.starts_with("adapter/") && p.components().count() == 2))
+    let stem = file.split('.').next().unwrap_or("").to_ascii_lowercase();
+    !file.is_empty()
+        && file.len() <= MAX_NAME
+        && file != "."
+        && file != ".."
+        && !file.starts_with('.')
+        && !file.ends_with(['.', ' '])
+        && !file.contains(['\\', ':', '/', '*', '?', '"', '<', '>', '|'])
+        && !file.chars().any(char::is_control)
+        && !RESERVED.contains(&stem.as_str())
 }
 
 impl Library {
@@ -127,7 +201,8 @@ impl Library {
     pub fn export_pack(&self, persona: i64, out: &Path, opts: &PackOptions) -> Result<Manifest> {
         let p = self.persona(persona)?;
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        let settings = PackPersona::from(&p);
+        let mut settings = PackPersona::from(&p);
+        settings.cast = self.alias_groups(persona)?.iter().map(PackAliasGroup::from).collect();
         files.push((
             "persona.json".into(),
             serde_json::to_vec_pretty(&settings).unwrap_or_default(),
@@ -235,93 +310,159 @@ impl Library {
         Ok(manifest)
     }
 
-    /// Import a persona pack; returns the new persona's id.
+    /// Import a persona pack (.zip) or a character card (.png or .json),
+    /// whichever the file is; returns the new persona's id.
+    pub fn import_persona_file(&mut self, file: &Path) -> Result<i64> {
+        const MAX_CARD: u64 = 64 << 20;
+        let mut head = [0u8; 4];
+        let mut f = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
+        let n = f.read(&mut head).map_err(|e| Error::io(file, e))?;
+        if head[..n].starts_with(b"PK") {
+            return self.import_pack(file);
+        }
+        let ext = file.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if ext.as_deref() == Some("zip") {
+            return Err(Error::Format {
+                path: file.into(),
+                detail: "this is not a zip file, so not a Dramatis persona pack (it may be damaged or renamed). Export the pack again, or choose the .zip that Dramatis wrote".into(),
+            });
+        }
+        let size = f.metadata().map_err(|e| Error::io(file, e))?.len();
+        if size > MAX_CARD {
+            return Err(Error::Format {
+                path: file.into(),
+                detail: "this file is too large to be a character card; choose a persona pack (.zip) or a card (.png or .json)".into(),
+            });
+        }
+        let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+        let card = super::card::read_card(&bytes, file)?;
+        let p = super::card::persona_from_card(&card, file)?;
+        self.create_persona(&p, &[])
+    }
+
+    /// Import a persona pack; returns the new persona's id. Every entry name
+    /// is checked before anything is read, only the files the manifest lists
+    /// are read, each streamed against its declared size and checksum; adapter
+    /// files go into a folder of their own, rows last, in one transaction.
     pub fn import_pack(&mut self, pack: &Path) -> Result<i64> {
         let bad = |d: String| Error::Format {
             path: pack.into(),
             detail: format!("{d}. The pack was not imported; nothing changed"),
         };
-        let bytes = std::fs::read(pack).map_err(|e| Error::io(pack, e))?;
-        let mut z =
-            zip::ZipArchive::new(std::io::Cursor::new(&bytes)).map_err(|e| bad(format!("not a readable zip ({e})")))?;
-        // Read and check every entry before touching the library.
-        let mut entries: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
-        let mut total = 0u64;
+        let file = std::fs::File::open(pack).map_err(|e| Error::io(pack, e))?;
+        let mut z = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
+            bad(format!(
+                "it is not a readable zip file ({e}); is it a Dramatis persona pack?"
+            ))
+        })?;
+        if z.len() > MAX_ENTRIES {
+            return Err(bad(format!("it holds {} files; a persona pack holds a few", z.len())));
+        }
+        // 1. Names only: nothing is decompressed yet.
+        let mut names = std::collections::BTreeSet::new();
         for i in 0..z.len() {
-            let mut f = z.by_index(i).map_err(|e| bad(format!("damaged entry ({e})")))?;
-            let name = f.name().to_owned();
-            if f.is_dir() {
-                continue;
+            let name = z.name_for_index(i).unwrap_or_default().to_owned();
+            if name == "adapter/" {
+                continue; // the folder's own entry
             }
             if !safe_name(&name) {
-                return Err(bad(format!(
-                    "it holds a file with an unsafe or unknown name: \"{name}\""
-                )));
+                return Err(bad(format!("it holds a file with an unsafe or unknown name: {name:?}")));
             }
-            if f.size() > MAX_ENTRY {
-                return Err(bad(format!("\"{name}\" is larger than 1 GB")));
+            if !names.insert(name.clone()) {
+                return Err(bad(format!("it holds \"{name}\" twice")));
             }
-            let mut data = Vec::with_capacity(f.size().min(1 << 24) as usize);
-            (&mut f)
-                .take(MAX_ENTRY + 1)
-                .read_to_end(&mut data)
-                .map_err(|e| bad(format!("\"{name}\" is damaged ({e})")))?;
-            total += data.len() as u64;
-            if data.len() as u64 > MAX_ENTRY || total > MAX_TOTAL {
-                return Err(bad("it unpacks to more than the size limit (a zip bomb?)".into()));
-            }
-            entries.insert(name, data);
         }
-        let manifest: Manifest = entries
-            .get("manifest.json")
-            .ok_or_else(|| bad("it has no manifest.json; is it a Dramatis persona pack?".into()))
-            .and_then(|m| serde_json::from_slice(m).map_err(|e| bad(format!("manifest.json is not valid ({e})"))))?;
+        // 2. The manifest, bounded.
+        if !names.contains("manifest.json") {
+            return Err(bad("it has no manifest.json; is it a Dramatis persona pack?".into()));
+        }
+        let m = read_member(&mut z, "manifest.json", MAX_MANIFEST, None).map_err(&bad)?;
+        let manifest: Manifest =
+            serde_json::from_slice(&m).map_err(|e| bad(format!("manifest.json is not valid ({e})")))?;
         if manifest.format != PACK_FORMAT || manifest.version != 1 {
             return Err(bad(format!(
                 "it is a \"{}\" version {} pack; this Dramatis reads {PACK_FORMAT} version 1",
                 manifest.format, manifest.version
             )));
         }
+        // 3. What the manifest lists is exactly what the zip holds, within the limits.
+        let mut listed = std::collections::BTreeSet::new();
+        let mut total = 0u64;
         for f in &manifest.files {
-            let data = entries
-                .get(&f.path)
-                .ok_or_else(|| bad(format!("\"{}\" is listed but missing", f.path)))?;
-            if checksum(data) != f.sha256 || data.len() as u64 != f.bytes {
+            if !safe_name(&f.path) || f.path == "manifest.json" {
                 return Err(bad(format!(
-                    "\"{}\" does not match its checksum (damaged or changed)",
+                    "its manifest lists an unsafe or unknown name: {:?}",
                     f.path
                 )));
             }
+            if !listed.insert(f.path.as_str()) {
+                return Err(bad(format!("its manifest lists \"{}\" twice", f.path)));
+            }
+            let limit = if f.path.starts_with("adapter/") {
+                MAX_ENTRY
+            } else {
+                MAX_JSON
+            };
+            total = total.saturating_add(f.bytes);
+            if f.bytes > limit || total > MAX_TOTAL {
+                return Err(bad(format!(
+                    "\"{}\" would unpack to more than the size limit (a zip bomb?)",
+                    f.path
+                )));
+            }
+            if !names.contains(&f.path) {
+                return Err(bad(format!("\"{}\" is listed but missing", f.path)));
+            }
         }
-        if let Some(extra) = entries
-            .keys()
-            .find(|k| *k != "manifest.json" && !manifest.files.iter().any(|f| &f.path == *k))
+        if let Some(extra) = names
+            .iter()
+            .find(|n| *n != "manifest.json" && !listed.contains(n.as_str()))
         {
             return Err(bad(format!("\"{extra}\" is in the pack but not in its manifest")));
         }
-        let rows: Vec<PackRow> = match entries.get("dataset.json") {
+        // 4. The JSON files, each checked against the manifest.
+        let mut json = std::collections::BTreeMap::new();
+        for f in manifest.files.iter().filter(|f| !f.path.starts_with("adapter/")) {
+            json.insert(
+                f.path.as_str(),
+                read_member(&mut z, &f.path, f.bytes, Some(f)).map_err(&bad)?,
+            );
+        }
+        let rows: Vec<PackRow> = match json.get("dataset.json") {
             Some(d) => serde_json::from_slice(d).map_err(|e| bad(format!("dataset.json is not valid ({e})")))?,
             None => Vec::new(),
         };
-        let convs: Vec<PackConversation> = match entries.get("conversations.json") {
+        let convs: Vec<PackConversation> = match json.get("conversations.json") {
             Some(d) => serde_json::from_slice(d).map_err(|e| bad(format!("conversations.json is not valid ({e})")))?,
             None => Vec::new(),
         };
-        // Adapter files go to the library's folder first (atomically), rows after.
-        let adapter_files: Vec<(&String, &Vec<u8>)> =
-            entries.iter().filter(|(k, _)| k.starts_with("adapter/")).collect();
+        // 5. Adapter files stream into a new folder that only this import uses.
+        let adapter_files: Vec<&PackFile> = manifest
+            .files
+            .iter()
+            .filter(|f| f.path.starts_with("adapter/"))
+            .collect();
         let adapter_dir = if adapter_files.is_empty() {
             None
         } else {
-            let dir = self.files_dir().join(format!("adapter-{}", &checksum(&bytes)[..16]));
-            for (name, data) in &adapter_files {
-                write_atomic(&dir.join(&name["adapter/".len()..]), data)?;
+            let dir = self.new_files_folder("adapter")?;
+            let copied = adapter_files.iter().try_for_each(|f| {
+                let dest = dir.join(&f.path["adapter/".len()..]);
+                stream_member(&mut z, f, &dest).map_err(|e| match e {
+                    StreamError::Pack(d) => bad(d),
+                    StreamError::Write(e) => Error::write(&dest, e),
+                })
+            });
+            if let Err(e) = copied {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
             }
             Some(dir)
         };
         let persona = Persona::from(&manifest.persona);
         let result = self.import_rows(
             &persona,
+            &manifest.persona.cast,
             &rows,
             &convs,
             adapter_dir.as_deref(),
@@ -338,6 +479,7 @@ impl Library {
     fn import_rows(
         &mut self,
         persona: &Persona,
+        cast: &[PackAliasGroup],
         rows: &[PackRow],
         convs: &[PackConversation],
         adapter_dir: Option<&Path>,
@@ -345,13 +487,15 @@ impl Library {
     ) -> Result<i64> {
         let path = self.path.clone();
         let e = |err| super::db_error(&path, err);
-        let tx = self.conn.transaction().map_err(e)?;
+        let tx = self.conn.savepoint().map_err(e)?;
         tx.execute(
             "INSERT INTO personas (name, character, source_title, system_prompt, description, greeting, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![persona.name, persona.character, persona.source_title, persona.system_prompt, persona.description, persona.greeting, super::now()],
         )
         .map_err(e)?;
         let pid = tx.last_insert_rowid();
+        let groups: Vec<AliasGroup> = cast.iter().map(AliasGroup::from).collect();
+        super::insert_alias_groups(&tx, pid, &groups).map_err(e)?;
         if !rows.is_empty() {
             tx.execute(
                 "INSERT INTO datasets (persona_id, name, created_at) VALUES (?1, ?2, ?3)",
@@ -400,4 +544,79 @@ impl Library {
         tx.commit().map_err(e)?;
         Ok(pid)
     }
+}
+
+/// Read one member into memory, refusing it past `limit` bytes; with `expect`,
+/// it must have exactly the declared size and checksum.
+fn read_member<R: Read + std::io::Seek>(
+    z: &mut zip::ZipArchive<R>,
+    name: &str,
+    limit: u64,
+    expect: Option<&PackFile>,
+) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    copy_member(z, name, limit, expect, &mut out).map_err(|e| match e {
+        StreamError::Pack(d) => d,
+        StreamError::Write(e) => format!("\"{name}\" could not be read ({e})"),
+    })?;
+    Ok(out)
+}
+
+enum StreamError {
+    /// The pack is at fault (damaged, larger than declared, wrong checksum).
+    Pack(String),
+    /// Writing the copy failed (disk full, permissions).
+    Write(std::io::Error),
+}
+
+/// Copy one listed member to `dest`, stopping at its declared size.
+fn stream_member<R: Read + std::io::Seek>(
+    z: &mut zip::ZipArchive<R>,
+    f: &PackFile,
+    dest: &Path,
+) -> std::result::Result<(), StreamError> {
+    let mut out = std::fs::File::create(dest).map_err(StreamError::Write)?;
+    copy_member(z, &f.path, f.bytes, Some(f), &mut out)?;
+    out.sync_all().map_err(StreamError::Write)
+}
+
+/// Decompress `name` into `out` with a running size and checksum: never more
+/// than `limit` bytes are decompressed, whatever the zip headers claim.
+fn copy_member<R: Read + std::io::Seek>(
+    z: &mut zip::ZipArchive<R>,
+    name: &str,
+    limit: u64,
+    expect: Option<&PackFile>,
+    out: &mut impl Write,
+) -> std::result::Result<(), StreamError> {
+    use sha2::{Digest, Sha256};
+    let damaged = |e: &dyn std::fmt::Display| StreamError::Pack(format!("\"{name}\" is damaged ({e})"));
+    let f = z.by_name(name).map_err(|e| damaged(&e))?;
+    let mut reader = f.take(limit + 1);
+    let mut hash = Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| damaged(&e))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        if size > limit {
+            return Err(StreamError::Pack(format!(
+                "\"{name}\" unpacks to more than its declared size (a zip bomb?)"
+            )));
+        }
+        hash.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(StreamError::Write)?;
+    }
+    if let Some(f) = expect {
+        let sum: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        if size != f.bytes || sum != f.sha256 {
+            return Err(StreamError::Pack(format!(
+                "\"{name}\" does not match its checksum (damaged or changed)"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -109,4 +109,9 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
     "#,
+    // 2: where a training run writes its checkpoints, so an interrupted run
+    // (app closed, crash, killed for memory) can be offered for resume.
+    r#"
+    ALTER TABLE training_runs ADD COLUMN folder TEXT;
+    "#,
 ];
