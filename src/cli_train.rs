@@ -103,7 +103,7 @@ struct LibraryRun {
 }
 
 impl LibraryRun {
-    fn start(a: &TrainArgs, model: &Model, spec: &str, cfg: &TrainConfig) -> Result<Option<Self>, Error> {
+    fn start(a: &TrainArgs, model: &Model, spec: &str, cfg: &TrainConfig, out: &Path) -> Result<Option<Self>, Error> {
         if !a.save {
             return Ok(None);
         }
@@ -125,9 +125,28 @@ impl LibraryRun {
             size_bytes: model.net.weight_bytes() as i64,
             quantization: a.quantize.clone().unwrap_or_else(|| "f32".into()),
         };
-        let model_id = lib.add_model(&record)?;
-        let params = serde_json::to_string(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
-        let run = lib.create_run(a.persona, None, Some(model_id), &params)?;
+        // A resumed run continues its own record.
+        let resumed = match &a.resume {
+            Some(_) => lib.run_in_folder(out)?,
+            None => None,
+        };
+        let run = match resumed {
+            Some(run) => run,
+            None => {
+                let model_id = lib.add_model(&record)?;
+                let params = serde_json::to_string(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
+                let run = lib.create_run(a.persona, None, Some(model_id), &params)?;
+                lib.set_run_folder(run, out)?;
+                run
+            }
+        };
+        for r in lib.interrupted_runs()?.iter().filter(|r| r.id != run) {
+            eprintln!(
+                "Training run #{} was interrupted (closed, crashed or out of memory); continue it with `dramatis train --resume {}`.",
+                r.id,
+                r.folder.as_deref().unwrap_or("?")
+            );
+        }
         lib.set_run_status(run, "running", None)?;
         Ok(Some(LibraryRun {
             lib,
@@ -293,6 +312,16 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
             return crate::print_json(&est);
         }
         for e in &est {
+            if !e.fits {
+                println!(
+                    "{:<12} would not fit: needs about {:.1} GB, {:.1} GB free: {}",
+                    e.label,
+                    e.needed_mib / 1024.0,
+                    e.available_mib.unwrap_or(0.0) / 1024.0,
+                    e.description
+                );
+                continue;
+            }
             println!(
                 "{:<12} about {} ({} steps × {:.1} s), peak memory {}: {}",
                 e.label,
@@ -334,7 +363,7 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(&run).map_err(|e| Error::Invalid(e.to_string()))?;
         dramatis::jobs::write_atomic(&out.join("run.json"), text.as_bytes())?;
     }
-    let library = LibraryRun::start(&a, &model, &run.model, &cfg)?;
+    let library = LibraryRun::start(&a, &model, &run.model, &cfg, &out)?;
     let base_weights = model.net.weight_bytes();
     // What the same weights take as dense f32: the saving of --quantize.
     let f32_weights = model.net.cfg.parameters() as f64 * 4.0;

@@ -25,6 +25,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path}: the disk is full (or the file size limit was reached). Free some space and try again; what was saved before is intact.")]
+    DiskFull { path: PathBuf },
     #[error("{path}: the file is empty. Choose the file that holds the book or script text.")]
     Empty { path: PathBuf },
     #[error("{path}: {what}. Dramatis reads plain text and Markdown, EPUB, DOCX, SRT, ASS/SSA and Fountain files.")]
@@ -49,6 +51,10 @@ pub enum Error {
     Invalid(String),
     #[error("the model failed while running ({0}). If this repeats, report it with the model you used.")]
     Compute(String),
+    #[error("this needs about {needed_mib} MiB of memory and {available_mib} MiB are free. Choose a smaller preset (Quick taste), a smaller batch or a shorter maximum length, or close other programs.")]
+    NotEnoughMemory { needed_mib: u64, available_mib: u64 },
+    #[error("{path}: {what} is already running there (another Dramatis window or command). Wait for it to finish, or choose another folder.")]
+    Busy { path: PathBuf, what: String },
     #[error("cancelled")]
     Cancelled,
 }
@@ -68,6 +74,7 @@ impl Error {
             Error::NotFound { .. } => "not_found",
             Error::Io { .. } => "io",
             Error::Write { .. } => "write",
+            Error::DiskFull { .. } => "disk_full",
             Error::Empty { .. } => "empty",
             Error::NotText { .. } => "unsupported_file",
             Error::Corrupt { .. } => "corrupt",
@@ -76,6 +83,8 @@ impl Error {
             Error::Dataset { .. } => "dataset",
             Error::Invalid(_) => "invalid",
             Error::Compute(_) => "compute",
+            Error::NotEnoughMemory { .. } => "not_enough_memory",
+            Error::Busy { .. } => "busy",
             Error::Cancelled => "cancelled",
         }
     }
@@ -92,6 +101,10 @@ impl Error {
     }
 
     pub fn write(path: &Path, source: std::io::Error) -> Self {
+        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+        if matches!(source.kind(), StorageFull | FileTooLarge | QuotaExceeded) {
+            return Error::DiskFull { path: path.into() };
+        }
         Error::Write {
             path: path.into(),
             source,
@@ -203,6 +216,95 @@ impl Job {
     }
 }
 
+/// Memory this process may still use, in bytes: the least of what the OS
+/// has available, what the cgroup (container) allows, and the address-space
+/// limit (`ulimit -v`). `None` where the OS does not say.
+pub fn memory_available() -> Option<u64> {
+    let mut best: Option<u64> = None;
+    let mut take = |v: Option<u64>| {
+        if let Some(v) = v {
+            best = Some(best.map_or(v, |b| b.min(v)));
+        }
+    };
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok();
+    take(meminfo.as_deref().and_then(|m| kib_field(m, "MemAvailable:")));
+    let cg_max = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok();
+    let cg_cur = std::fs::read_to_string("/sys/fs/cgroup/memory.current").ok();
+    if let (Some(max), Some(cur)) = (cg_max, cg_cur) {
+        if let (Ok(max), Ok(cur)) = (max.trim().parse::<u64>(), cur.trim().parse::<u64>()) {
+            take(Some(max.saturating_sub(cur)));
+        }
+    }
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct we pass.
+        if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } == 0 && lim.rlim_cur != libc::RLIM_INFINITY {
+            let status = std::fs::read_to_string("/proc/self/status").ok();
+            let used = status.as_deref().and_then(|s| kib_field(s, "VmSize:")).unwrap_or(0);
+            take(Some(lim.rlim_cur.saturating_sub(used)));
+        }
+    }
+    best
+}
+
+/// A `Name:   1234 kB` line of a /proc file, in bytes.
+fn kib_field(text: &str, name: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// An exclusive claim on a folder (a training run's output) for as long as
+/// the value lives. The OS drops it when the process ends, however it ends,
+/// so a free lock on a folder with unfinished work means that work was
+/// interrupted (closed, crashed, killed for memory) and can be resumed.
+#[derive(Debug)]
+pub struct FolderLock {
+    _file: std::fs::File,
+}
+
+impl FolderLock {
+    const NAME: &'static str = ".dramatis.lock";
+
+    /// Claim `dir` for `what` ("a training run"); fails if another process holds it.
+    pub fn acquire(dir: &Path, what: &str) -> Result<FolderLock> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
+        let path = dir.join(Self::NAME);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::write(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(FolderLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
+                path: dir.into(),
+                what: what.into(),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::write(&path, e)),
+        }
+    }
+
+    /// Whether some process holds `dir` now.
+    pub fn is_held(dir: &Path) -> bool {
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(dir.join(Self::NAME)) else {
+            return false;
+        };
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                false
+            }
+            Err(_) => true,
+        }
+    }
+}
+
 /// Write a file atomically: temporary file in the same folder, then rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
@@ -241,6 +343,14 @@ pub fn init_runtime() {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+    // A write past the file-size limit (`ulimit -f`) then fails with an error
+    // the user can read ("the disk is full …") instead of killing the process
+    // halfway through a checkpoint.
+    #[cfg(unix)]
+    // SAFETY: ignoring a signal has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         let n = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -10,6 +10,7 @@
 
 pub mod data;
 pub mod eval;
+pub mod memory;
 pub mod metrics;
 pub mod optim;
 
@@ -549,7 +550,10 @@ impl<'a> Run<'a> {
                 "no training samples fit the maximum length; raise --max-len or check the dataset".into(),
             ));
         }
-        std::fs::create_dir_all(&self.out).map_err(|e| Error::write(&self.out, e))?;
+        memory::check_fits(self.model, &self.cfg, &self.train)?;
+        // Held until the run ends: a second run on the same folder is refused,
+        // and a free lock on a folder with checkpoints marks an interrupted run.
+        let _lock = crate::jobs::FolderLock::acquire(&self.out, "a training run")?;
         let vars = init_lora(self.model, &self.cfg)?;
         let mut opt = AdamW::new(vars, self.cfg.weight_decay)?;
         let resumed = self.load_checkpoint(&mut opt)?;
@@ -805,6 +809,13 @@ pub struct Estimate {
     pub estimated_seconds: f64,
     /// Peak resident memory during the calibration steps, where the OS tells it.
     pub peak_memory_mib: Option<f64>,
+    /// Predicted peak memory of the run (before measuring).
+    pub needed_mib: f64,
+    /// Memory this process may use, where the OS tells it.
+    pub available_mib: Option<f64>,
+    /// False when the run would not fit: it was not measured, and training
+    /// with it would be refused.
+    pub fits: bool,
     pub config: TrainConfig,
 }
 
@@ -822,6 +833,24 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
         return Err(Error::Invalid("no samples fit the maximum length".into()));
     }
     let total = cfg.total_steps(examples.len());
+    let needed = memory::training_bytes(model, cfg, memory::longest(&examples));
+    let available = crate::jobs::memory_available();
+    let mib = |b: u64| b as f64 / 1048576.0;
+    if available.is_some_and(|a| needed > a) {
+        return Ok(Estimate {
+            preset: None,
+            label: "Custom".into(),
+            description: String::new(),
+            total_steps: total,
+            seconds_per_step: 0.0,
+            estimated_seconds: 0.0,
+            peak_memory_mib: None,
+            needed_mib: mib(needed),
+            available_mib: available.map(mib),
+            fits: false,
+            config: cfg.clone(),
+        });
+    }
     // The longest samples give an upper estimate.
     let mut order: Vec<usize> = (0..examples.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(examples[i].ids.len()));
@@ -867,6 +896,9 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
         seconds_per_step: secs,
         estimated_seconds: secs * total as f64 * eval_cost,
         peak_memory_mib: peak_memory_mib(),
+        needed_mib: mib(needed),
+        available_mib: available.map(mib),
+        fits: true,
         config: cfg.clone(),
     })
 }
