@@ -146,8 +146,10 @@ struct GenArgs {
     /// Drop tokens less likely than this fraction of the best one (0: off).
     #[arg(long, default_value_t = 0.05)]
     min_p: f64,
-    #[arg(long, default_value_t = 1.1)]
-    repeat_penalty: f32,
+    /// Penalise recently used tokens (1 = off). Default 1.1 when sampling and
+    /// off with --temperature 0, so greedy decoding is plain greedy.
+    #[arg(long)]
+    repeat_penalty: Option<f32>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// CPU threads (default: all cores).
@@ -169,7 +171,9 @@ impl GenArgs {
             top_p: Some(self.top_p).filter(|&p| p > 0.0 && p < 1.0),
             top_k: Some(self.top_k).filter(|&k| k > 0),
             min_p: Some(self.min_p).filter(|&p| p > 0.0),
-            repeat_penalty: self.repeat_penalty,
+            repeat_penalty: self
+                .repeat_penalty
+                .unwrap_or_else(|| dramatis::model::GenerateOptions::default_repeat_penalty(self.temperature)),
             seed: self.seed,
             ..Default::default()
         }
@@ -865,6 +869,12 @@ fn demo_train(
 }
 
 fn main() {
+    // A closed stdout (`dramatis … | head`) ends the CLI quietly, as it does
+    // for other Unix tools, instead of a "broken pipe" panic.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     dramatis::jobs::init_runtime();
     if let Err(e) = run(cli) {

@@ -384,3 +384,26 @@ fn dramatis_adapter_fixture_for_peft() {
     let plain = load("tiny-llama").net.forward(&input, None).unwrap();
     assert!(max_abs_diff(&plain, &r["logits"]) > 1e-2, "the adapter matters");
 }
+
+/// `--temperature 0` is plain greedy: no repetition penalty unless asked for.
+#[test]
+fn greedy_decoding_is_plain_greedy() {
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dramatis"))
+            .args(["generate", "--model", fixture("tiny-llama").to_str().unwrap()])
+            .args(["--temperature", "0", "--max-tokens", "32", "--json"])
+            .args(extra)
+            .arg("Hello there")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["token_ids"].clone()
+    };
+    let greedy = run(&[]);
+    assert_eq!(greedy, run(&["--repeat-penalty", "1"]));
+    assert_ne!(
+        greedy,
+        run(&["--repeat-penalty", "3"]),
+        "the penalty must matter when asked for"
+    );
+}

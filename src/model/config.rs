@@ -309,9 +309,9 @@ impl ModelConfig {
         let ok = self.hidden_size > 0
             && self.num_layers > 0
             && self.vocab_size > 0
-            && self.head_dim % 2 == 0
+            && self.head_dim.is_multiple_of(2)
             && self.num_kv_heads > 0
-            && self.num_heads % self.num_kv_heads == 0;
+            && self.num_heads.is_multiple_of(self.num_kv_heads);
         if ok {
             Ok(())
         } else {

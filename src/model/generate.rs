@@ -41,6 +41,19 @@ impl Default for GenerateOptions {
     }
 }
 
+impl GenerateOptions {
+    /// The repetition penalty when the user names none: 1.1 when sampling,
+    /// off for greedy decoding (temperature 0), which then picks the most
+    /// likely token every time, as other tools' greedy does.
+    pub fn default_repeat_penalty(temperature: f64) -> f32 {
+        if temperature <= 0.0 {
+            1.0
+        } else {
+            1.1
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Generated {
     pub text: String,

@@ -43,7 +43,7 @@ impl FastMat {
     /// Split a Q4_1 or Q8_0 tensor of shape `[rows, cols]`; `None` for other formats.
     pub fn from_qtensor(q: &QTensor) -> Result<Option<FastMat>> {
         let dims = q.shape().dims();
-        if dims.len() != 2 || dims[1] % QK != 0 || !available() {
+        if dims.len() != 2 || !dims[1].is_multiple_of(QK) || !available() {
             return Ok(None);
         }
         let (rows, cols) = (dims[0], dims[1]);

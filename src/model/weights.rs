@@ -235,7 +235,7 @@ impl WeightFile {
                 t = t.index_select(&idx, 0)?;
             }
             return match policy {
-                QuantPolicy::To(q) if shape[1] % q.block_size() == 0 => {
+                QuantPolicy::To(q) if shape[1].is_multiple_of(q.block_size()) => {
                     quantized(QTensor::quantize(&t.to_dtype(DType::F32)?, q)?)
                 }
                 _ => Ok(Frozen::Dense(t)),
@@ -252,7 +252,7 @@ impl WeightFile {
             // Q4_1 has no fast kernel in candle: Dramatis' own runs it on
             // x86-64 CPUs; elsewhere it is re-packed as Q8_0.
             _ if q.dtype() == GgmlDType::Q4_1
-                && shape[1] % 32 == 0
+                && shape[1].is_multiple_of(32)
                 && !(dev.is_cpu() && super::qkernel::available()) =>
             {
                 Some(GgmlDType::Q8_0)
