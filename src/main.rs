@@ -878,7 +878,19 @@ fn main() {
     let cli = Cli::parse();
     dramatis::jobs::init_runtime();
     if let Err(e) = run(cli) {
-        eprintln!("error: {e}");
+        // The engine's advice in plain words; here, with the flag that does it.
+        let hint = match &e {
+            Error::TooLarge { .. } => Some("Split the file, or raise the limit with --max-mb."),
+            Error::NotEnoughMemory { .. } => Some(
+                "Choose a smaller preset (--preset quick), a smaller --batch-size or a shorter --max-len, or close other programs.",
+            ),
+            _ => e.hint(),
+        };
+        eprintln!(
+            "error: {}{}",
+            e.message(),
+            hint.map(|h| format!(" {h}")).unwrap_or_default()
+        );
         std::process::exit(match e {
             Error::Cancelled => 130,
             _ => 1,

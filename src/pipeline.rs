@@ -48,7 +48,7 @@ impl MixOptions {
         };
         if !(0.0..0.95).contains(&ratio) {
             return Err(Error::Invalid(format!(
-                "--mix ratio {ratio} must be between 0 and 0.9 (0.2 means 20% general samples)"
+                "the mix ratio {ratio} must be between 0 and 0.9 (0.2 means 20% general samples)"
             )));
         }
         let set = if set.is_empty() || set == "builtin" {

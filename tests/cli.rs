@@ -194,3 +194,40 @@ fn confirmed_cast_merges_aliases() {
     assert_eq!(code, 1);
     assert!(err.contains("cast.json") && err.contains("aliases"), "{err}");
 }
+
+/// The engine's errors carry a plain-words hint (no flags) and serialise as
+/// `{kind, message, hint, path?, line?}` for the app; the CLI names its flag.
+#[test]
+fn errors_carry_a_hint_and_the_cli_adds_its_flag() {
+    use dramatis::jobs::Error;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.txt");
+    std::fs::write(&big, "word ".repeat(300_000)).unwrap();
+    let (code, _, err) = dramatis(&["import", big.to_str().unwrap(), "--max-mb", "1"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("more than the limit of 1 MB") && err.contains("--max-mb"),
+        "{err}"
+    );
+
+    let e = Error::Dataset {
+        path: "d.json".into(),
+        line: 7,
+        detail: "\"output\" is missing".into(),
+    };
+    let v = serde_json::to_value(&e).unwrap();
+    assert_eq!(v["kind"], "dataset");
+    assert_eq!(v["line"], 7);
+    assert_eq!(v["path"], "d.json");
+    assert!(v["hint"].is_null());
+    let e = Error::TooLarge {
+        path: "b.txt".into(),
+        detail: "3 MB".into(),
+        limit_mb: 1,
+    };
+    let v = serde_json::to_value(&e).unwrap();
+    let hint = v["hint"].as_str().unwrap();
+    assert!(hint.contains("size limit") && !hint.contains("--"), "{hint}");
+    assert!(!v["message"].as_str().unwrap().contains(hint));
+    assert!(v.get("line").is_none());
+}

@@ -165,7 +165,7 @@ fn bad_input_gets_clear_errors() {
     )
     .unwrap_err();
     assert!(
-        matches!(e, Error::TooLarge { .. }) && e.to_string().contains("--max-mb"),
+        matches!(e, Error::TooLarge { .. }) && e.hint().is_some_and(|h| h.contains("raise the size limit")),
         "{e}"
     );
     // Missing file and folders.

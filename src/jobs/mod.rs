@@ -8,55 +8,77 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// An error a person can act on: what happened, to which file or setting, and
-/// what to do next. Crosses the IPC boundary as `{kind, message}`.
-#[derive(Debug, thiserror::Error)]
+/// what to do next. Crosses the IPC boundary as `{kind, message, hint, path?,
+/// line?}`; the hint is in plain words and names no command-line flag (the
+/// CLI adds its flags where they help).
+#[derive(Debug)]
 pub enum Error {
-    #[error("{path}: file not found. Check the path and try again.")]
-    NotFound { path: PathBuf },
-    #[error("{path}: could not read the file ({source}). Check that it exists and that you may read it.")]
+    NotFound {
+        path: PathBuf,
+    },
     Io {
         path: PathBuf,
-        #[source]
         source: std::io::Error,
     },
-    #[error("{path}: could not write ({source}). Check free disk space and permissions for that folder.")]
     Write {
         path: PathBuf,
-        #[source]
         source: std::io::Error,
     },
-    #[error("{path}: the disk is full (or the file size limit was reached). Free some space and try again; what was saved before is intact.")]
-    DiskFull { path: PathBuf },
-    #[error("{path}: the file is empty. Choose the file that holds the book or script text.")]
-    Empty { path: PathBuf },
-    #[error("{path}: {what}. Dramatis reads plain text and Markdown, EPUB, DOCX, SRT, ASS/SSA and Fountain files.")]
-    NotText { path: PathBuf, what: String },
-    #[error("{path}: the {container} archive is damaged ({detail}). Download or export the file again.")]
+    /// The disk (or the file-size limit) is full; nothing was half-written.
+    DiskFull {
+        path: PathBuf,
+    },
+    /// The file or folder may not be written.
+    ReadOnly {
+        path: PathBuf,
+    },
+    Empty {
+        path: PathBuf,
+    },
+    NotText {
+        path: PathBuf,
+        what: String,
+    },
     Corrupt {
         path: PathBuf,
         container: &'static str,
         detail: String,
     },
-    #[error("{path}: {detail}, more than the limit of {limit_mb} MB of text. Split the file, or raise the limit with --max-mb.")]
     TooLarge {
         path: PathBuf,
         detail: String,
         limit_mb: u64,
     },
-    #[error("{path}: {detail}")]
-    Format { path: PathBuf, detail: String },
-    #[error("{path}, line {line}: {detail}")]
-    Dataset { path: PathBuf, line: usize, detail: String },
-    #[error("{0}")]
+    Format {
+        path: PathBuf,
+        detail: String,
+    },
+    Dataset {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
     Invalid(String),
-    #[error("the model failed while running ({0}). If this repeats, report it with the model you used.")]
     Compute(String),
-    #[error("this needs about {needed_mib} MiB of memory and {available_mib} MiB are free. Choose a smaller preset (Quick taste), a smaller batch or a shorter maximum length, or close other programs.")]
-    NotEnoughMemory { needed_mib: u64, available_mib: u64 },
-    #[error("{path}: {what} is already running there (another Dramatis window or command). Wait for it to finish, or choose another folder.")]
-    Busy { path: PathBuf, what: String },
-    #[error("cancelled")]
+    NotEnoughMemory {
+        needed_mib: u64,
+        available_mib: u64,
+    },
+    /// Another Dramatis window or command is using it (a library, a run folder).
+    Busy {
+        path: PathBuf,
+        what: String,
+    },
     Cancelled,
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } | Error::Write { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 impl From<candle_core::Error> for Error {
@@ -75,6 +97,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Write { .. } => "write",
             Error::DiskFull { .. } => "disk_full",
+            Error::ReadOnly { .. } => "read_only",
             Error::Empty { .. } => "empty",
             Error::NotText { .. } => "unsupported_file",
             Error::Corrupt { .. } => "corrupt",
@@ -86,6 +109,94 @@ impl Error {
             Error::NotEnoughMemory { .. } => "not_enough_memory",
             Error::Busy { .. } => "busy",
             Error::Cancelled => "cancelled",
+        }
+    }
+
+    /// What happened (and to which file), without the advice.
+    pub fn message(&self) -> String {
+        match self {
+            Error::NotFound { path } => format!("{}: file not found.", path.display()),
+            Error::Io { path, source } => format!("{}: could not read the file ({source}).", path.display()),
+            Error::Write { path, source } => format!("{}: could not write ({source}).", path.display()),
+            Error::DiskFull { path } => format!(
+                "{}: the disk is full (or the file size limit was reached).",
+                path.display()
+            ),
+            Error::ReadOnly { path } => format!("{}: this file or folder may not be written.", path.display()),
+            Error::Empty { path } => format!("{}: the file is empty.", path.display()),
+            Error::NotText { path, what } => format!("{}: {what}.", path.display()),
+            Error::Corrupt {
+                path,
+                container,
+                detail,
+            } => format!("{}: the {container} archive is damaged ({detail}).", path.display()),
+            Error::TooLarge { path, detail, limit_mb } => format!(
+                "{}: {detail}, more than the limit of {limit_mb} MB of text.",
+                path.display()
+            ),
+            Error::Format { path, detail } => format!("{}: {detail}", path.display()),
+            Error::Dataset { path, line, detail } => format!("{}, line {line}: {detail}", path.display()),
+            Error::Invalid(m) => m.clone(),
+            Error::Compute(m) => format!("the model failed while running ({m})."),
+            Error::NotEnoughMemory {
+                needed_mib,
+                available_mib,
+            } => format!("this needs about {needed_mib} MiB of memory and {available_mib} MiB are free."),
+            Error::Busy { path, what } => format!(
+                "{}: {what} is in use by another Dramatis window or command.",
+                path.display()
+            ),
+            Error::Cancelled => "cancelled".into(),
+        }
+    }
+
+    /// What to do next, in plain words; `None` where the message says it.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::NotFound { .. } => "Check the path and try again.",
+            Error::Io { .. } => "Check that it exists and that you may read it.",
+            Error::Write { .. } => "Check free disk space and permissions for that folder.",
+            Error::DiskFull { .. } => "Free some space and try again; what was saved before is intact.",
+            Error::ReadOnly { .. } => "Choose a folder you may write to, or change its permissions.",
+            Error::Empty { .. } => "Choose the file that holds the book or script text.",
+            Error::NotText { .. } => {
+                "Dramatis reads plain text and Markdown, EPUB, DOCX, SRT, ASS/SSA and Fountain files."
+            }
+            Error::Corrupt { .. } => "Download or export the file again.",
+            Error::TooLarge { .. } => "Split the file, or raise the size limit.",
+            Error::Compute(_) => "If this repeats, report it with the model you used.",
+            Error::NotEnoughMemory { .. } => {
+                "Choose a smaller preset (Quick taste), a smaller batch or a shorter maximum length, or close other programs."
+            }
+            Error::Busy { .. } => "Wait for it to finish (or close it) and try again, or choose another folder.",
+            Error::Format { .. } | Error::Dataset { .. } | Error::Invalid(_) | Error::Cancelled => return None,
+        })
+    }
+
+    /// The file the error is about, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::NotFound { path }
+            | Error::Io { path, .. }
+            | Error::Write { path, .. }
+            | Error::DiskFull { path }
+            | Error::ReadOnly { path }
+            | Error::Empty { path }
+            | Error::NotText { path, .. }
+            | Error::Corrupt { path, .. }
+            | Error::TooLarge { path, .. }
+            | Error::Format { path, .. }
+            | Error::Dataset { path, .. }
+            | Error::Busy { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The line of the file, where the error is about one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Error::Dataset { line, .. } => Some(*line),
+            _ => None,
         }
     }
 
@@ -101,23 +212,46 @@ impl Error {
     }
 
     pub fn write(path: &Path, source: std::io::Error) -> Self {
-        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
-        if matches!(source.kind(), StorageFull | FileTooLarge | QuotaExceeded) {
-            return Error::DiskFull { path: path.into() };
+        use std::io::ErrorKind::{FileTooLarge, PermissionDenied, QuotaExceeded, ReadOnlyFilesystem, StorageFull};
+        match source.kind() {
+            StorageFull | FileTooLarge | QuotaExceeded => Error::DiskFull { path: path.into() },
+            PermissionDenied | ReadOnlyFilesystem => Error::ReadOnly { path: path.into() },
+            _ => Error::Write {
+                path: path.into(),
+                source,
+            },
         }
-        Error::Write {
-            path: path.into(),
-            source,
+    }
+}
+
+/// The message and the hint, as the CLI prints them.
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())?;
+        if let Some(h) = self.hint() {
+            write!(f, " {h}")?;
         }
+        Ok(())
     }
 }
 
 impl Serialize for Error {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Error", 2)?;
+        let mut st = s.serialize_struct("Error", 5)?;
         st.serialize_field("kind", self.kind())?;
-        st.serialize_field("message", &self.to_string())?;
+        st.serialize_field("message", &self.message())?;
+        st.serialize_field("hint", &self.hint())?;
+        if let Some(p) = self.path() {
+            st.serialize_field("path", p)?;
+        } else {
+            st.skip_field("path")?;
+        }
+        if let Some(l) = self.line() {
+            st.serialize_field("line", &l)?;
+        } else {
+            st.skip_field("line")?;
+        }
         st.end()
     }
 }

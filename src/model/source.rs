@@ -81,7 +81,7 @@ impl Default for LoadOptions {
 pub fn pick_device(name: &str) -> Result<(Device, DType)> {
     let gpu_err = |what: &str, e: candle_core::Error| {
         Error::Invalid(format!(
-            "{what} is not available ({e}); this build of Dramatis or this machine has no such GPU: use --device cpu"
+            "{what} is not available ({e}); this build of Dramatis or this machine has no such GPU: choose the CPU instead"
         ))
     };
     match name {

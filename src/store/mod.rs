@@ -37,8 +37,24 @@ fn db_error(path: &Path, e: rusqlite::Error) -> Error {
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
             "this is not a Dramatis library (not an SQLite database). Choose another file or move it away".to_owned()
         }
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
-            "the library is busy in another Dramatis window. Close it and try again".to_owned()
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            return Error::Busy {
+                path: path.into(),
+                what: "the library".into(),
+            };
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::PermissionDenied
+            ) =>
+        {
+            return Error::ReadOnly { path: path.into() };
         }
         _ => format!("library error: {e}"),
     };

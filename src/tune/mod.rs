@@ -547,7 +547,8 @@ impl<'a> Run<'a> {
     pub fn train(&mut self, job: &Job, mut on_event: impl FnMut(&TrainEvent)) -> Result<TrainSummary> {
         if self.train.is_empty() {
             return Err(Error::Invalid(
-                "no training samples fit the maximum length; raise --max-len or check the dataset".into(),
+                "no training samples fit the maximum length; raise the maximum sample length or check the dataset"
+                    .into(),
             ));
         }
         memory::check_fits(self.model, &self.cfg, &self.train)?;
