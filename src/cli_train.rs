@@ -368,7 +368,43 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
     // What the same weights take as dense f32: the saving of --quantize.
     let f32_weights = model.net.cfg.parameters() as f64 * 4.0;
     let json = a.json;
-    let (job, bar) = crate::cli_job(json);
+    let (job, bar) = crate::cli_job_with(json, move |e, bar| {
+        if json {
+            println!("{}", serde_json::to_string(e).unwrap_or_default());
+            return;
+        }
+        match e {
+            TrainEvent::Start {
+                total_steps,
+                train_examples,
+                val_examples,
+                skipped,
+                trainable_parameters,
+                resumed_from,
+            } => {
+                eprintln!(
+                    "Training {trainable_parameters} adapter weights for {total_steps} steps on {train_examples} samples ({val_examples} held out, {skipped} too long or empty){}",
+                    resumed_from.map(|s| format!(", resuming at step {s}")).unwrap_or_default()
+                );
+            }
+            TrainEvent::Eval {
+                step,
+                val_loss,
+                improved,
+                ..
+            } => {
+                crate::finish_bar(bar);
+                eprintln!(
+                    "  step {step}: validation loss {val_loss:.4}{}",
+                    if *improved { " (best so far)" } else { "" }
+                );
+            }
+            TrainEvent::EarlyStop { step, best_step } => {
+                eprintln!("  stopping early at step {step}: validation stopped improving after step {best_step}");
+            }
+            _ => {}
+        }
+    });
     let mut r = tune::Run {
         model: &mut model,
         cfg,
@@ -378,38 +414,7 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
         out: out.clone(),
         base_name: Some(run.model.clone()),
     };
-    let summary = r.train(&job, |e| {
-        if json {
-            println!("{}", serde_json::to_string(e).unwrap_or_default());
-        } else {
-            match e {
-                TrainEvent::Start {
-                    total_steps,
-                    train_examples,
-                    val_examples,
-                    skipped,
-                    trainable_parameters,
-                    resumed_from,
-                } => {
-                    eprintln!(
-                        "Training {trainable_parameters} adapter weights for {total_steps} steps on {train_examples} samples ({val_examples} held out, {skipped} too long or empty){}",
-                        resumed_from.map(|s| format!(", resuming at step {s}")).unwrap_or_default()
-                    );
-                }
-                TrainEvent::Eval { step, val_loss, improved, .. } => {
-                    crate::finish_bar(&bar);
-                    eprintln!(
-                        "  step {step}: validation loss {val_loss:.4}{}",
-                        if *improved { " (best so far)" } else { "" }
-                    );
-                }
-                TrainEvent::EarlyStop { step, best_step } => {
-                    eprintln!("  stopping early at step {step}: validation stopped improving after step {best_step}");
-                }
-                _ => {}
-            }
-        }
-    });
+    let summary = r.train(&job);
     crate::finish_bar(&bar);
     if let Some(l) = library {
         l.finish(&summary, &out)?;

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use dramatis::dataset::{io::Format, DatasetOptions};
 use dramatis::extract::{CastHint, ExtractOptions, Layout, Script};
 use dramatis::ingest::IngestOptions;
-use dramatis::jobs::{CancelToken, Error, Job, Progress};
+use dramatis::jobs::{CancelToken, Error, Event, Job, Progress};
 use dramatis::persona::PersonaPack;
 use dramatis::pipeline::{self, MixOptions};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -308,35 +308,76 @@ fn load_cast(path: Option<&Path>) -> Result<Vec<CastHint>, Error> {
     })
 }
 
-/// Progress bars on a terminal; nothing when output is piped.
-fn cli_job(json: bool) -> (Job, Arc<Mutex<Option<ProgressBar>>>) {
-    let bar: Arc<Mutex<Option<ProgressBar>>> = Arc::new(Mutex::new(None));
-    let b = bar.clone();
-    let sink = move |p: Progress| {
-        if json {
-            return;
+type Bar = Arc<Mutex<Option<ProgressBar>>>;
+
+/// The process's cancel token: the first Ctrl-C asks the running step to
+/// stop cleanly (a training run saves its checkpoint), the second one ends
+/// the process at once. Exit status 130 either way.
+fn interrupt_token() -> CancelToken {
+    static TOKEN: std::sync::OnceLock<CancelToken> = std::sync::OnceLock::new();
+    extern "C" fn on_sigint(_: libc::c_int) {
+        match TOKEN.get() {
+            Some(t) if !t.is_cancelled() => t.cancel(),
+            // SAFETY: _exit is async-signal-safe.
+            _ => unsafe { libc::_exit(130) },
         }
-        let Ok(mut slot) = b.lock() else { return };
-        let pb = slot.get_or_insert_with(|| ProgressBar::new(0));
-        let template = if p.unit == "bytes" {
-            "{spinner} {prefix:>8} [{bar:30}] {bytes}/{total_bytes} {wide_msg}"
-        } else {
-            "{spinner} {prefix:>8} [{bar:30}] {pos}/{len} {wide_msg}"
-        };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            pb.set_style(style.progress_chars("=> "));
-        }
-        pb.set_prefix(p.stage);
-        if let Some(t) = p.total {
-            pb.set_length(t);
-        }
-        pb.set_position(p.done);
-        pb.set_message(p.message);
-    };
-    (Job::new(Arc::new(sink), CancelToken::new()), bar)
+    }
+    TOKEN
+        .get_or_init(|| {
+            #[cfg(unix)]
+            // SAFETY: the handler only touches atomics and calls _exit.
+            unsafe {
+                libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+            }
+            CancelToken::new()
+        })
+        .clone()
 }
 
-fn finish_bar(bar: &Arc<Mutex<Option<ProgressBar>>>) {
+/// Progress bars on a terminal; nothing when output is piped.
+fn cli_job(json: bool) -> (Job, Bar) {
+    cli_job_with(json, |_, _| {})
+}
+
+/// [`cli_job`] that also hands each training event to `on_train`.
+fn cli_job_with(
+    json: bool,
+    on_train: impl Fn(&dramatis::tune::TrainEvent, &Bar) + Send + Sync + 'static,
+) -> (Job, Bar) {
+    let bar: Bar = Arc::new(Mutex::new(None));
+    let b = bar.clone();
+    let sink = move |e: &Event| match e {
+        Event::Progress(p) if !json => draw(&b, p),
+        Event::Train(t) => on_train(t, &b),
+        Event::Log { message, .. } if !json => {
+            finish_bar(&b);
+            eprintln!("{message}");
+        }
+        _ => {}
+    };
+    (Job::new(Arc::new(sink), interrupt_token()), bar)
+}
+
+fn draw(bar: &Bar, p: &Progress) {
+    let Ok(mut slot) = bar.lock() else { return };
+    let pb = slot.get_or_insert_with(|| ProgressBar::new(0));
+    let template = if p.unit == "bytes" {
+        "{spinner} {prefix:>8} [{bar:30}] {bytes}/{total_bytes} {wide_msg}"
+    } else {
+        "{spinner} {prefix:>8} [{bar:30}] {pos}/{len} {wide_msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_prefix(p.stage);
+    if let Some(t) = p.total {
+        pb.set_length(t);
+    }
+    pb.set_position(p.done);
+    pb.set_message(p.message.clone());
+}
+
+fn finish_bar(bar: &Bar) {
     if let Ok(mut slot) = bar.lock() {
         if let Some(pb) = slot.take() {
             pb.finish_and_clear();
@@ -817,7 +858,12 @@ fn demo_train(
     let out = dir.join("adapter");
     // A fresh run each time (a run folder would otherwise resume).
     let _ = std::fs::remove_dir_all(&out);
-    let (job, bar) = cli_job(false);
+    let (job, bar) = cli_job_with(false, |e, bar| {
+        if let tune::TrainEvent::Eval { step, val_loss, .. } = e {
+            finish_bar(bar);
+            eprintln!("  step {step}: validation loss {val_loss:.3}");
+        }
+    });
     let summary = tune::Run {
         model: &mut model,
         cfg,
@@ -827,11 +873,7 @@ fn demo_train(
         out: out.clone(),
         base_name: Some(spec.to_owned()),
     }
-    .train(&job, |e| {
-        if let tune::TrainEvent::Eval { step, val_loss, .. } = e {
-            eprintln!("  step {step}: validation loss {val_loss:.3}");
-        }
-    });
+    .train(&job);
     finish_bar(&bar);
     let summary = summary?;
     let _ = tune::eval::plot_loss_curve(&out.join("metrics.jsonl"), &out.join("loss_curve.png"));

@@ -143,7 +143,11 @@ fn downloads_into_the_standard_cache_and_loads() {
     let job_log = Arc::new(Mutex::new(Vec::new()));
     let jl = job_log.clone();
     let job = dramatis::jobs::Job::new(
-        Arc::new(move |p: dramatis::jobs::Progress| jl.lock().unwrap().push((p.stage, p.done, p.total))),
+        Arc::new(move |e: &dramatis::jobs::Event| {
+            if let dramatis::jobs::Event::Progress(p) = e {
+                jl.lock().unwrap().push((p.stage, p.done, p.total))
+            }
+        }),
         Default::default(),
     );
     let dir = client(&hub, cache.path()).snapshot(REPO, "main", Some(&job)).unwrap();

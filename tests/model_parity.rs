@@ -356,7 +356,7 @@ fn dramatis_adapter_fixture_for_peft() {
             out: tmp.path().into(),
             base_name: Some("tiny-llama".into()),
         }
-        .train(&dramatis::jobs::Job::silent(), |_| {})
+        .train(&dramatis::jobs::Job::silent())
         .unwrap();
         std::fs::create_dir_all(&dir).unwrap();
         for f in ["adapter_config.json", "adapter_model.safetensors"] {

@@ -231,3 +231,37 @@ fn a_full_disk_leaves_the_library_as_it_was() {
     assert_eq!(lib.datasets().unwrap().len(), 1);
     assert_eq!(lib.sources().unwrap().len(), 1);
 }
+
+/// Ctrl-C: the first press stops the run cleanly with a checkpoint to resume
+/// from, and the CLI exits with 130.
+#[test]
+fn ctrl_c_stops_a_run_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), 6, "Always.");
+    let out = dir.path().join("run");
+    let model = tiny_model();
+    let mut args = train_args(model.to_str().unwrap(), data.to_str().unwrap(), out.to_str().unwrap());
+    args.extend(["--max-steps", "100000", "--save-every", "100000"]);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dramatis"))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it trains (its metrics file has steps), then press Ctrl-C.
+    let metrics = out.join("metrics.jsonl");
+    let t0 = std::time::Instant::now();
+    while t0.elapsed().as_secs() < 120
+        && !std::fs::read_to_string(&metrics).is_ok_and(|m| m.contains("\"type\":\"step\""))
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    let latest = std::fs::read_to_string(out.join("checkpoints/latest")).unwrap();
+    assert!(latest.starts_with("step-"), "{latest}");
+    assert!(!out.join("adapter_model.safetensors").exists());
+}

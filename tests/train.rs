@@ -5,7 +5,7 @@
 mod common;
 
 use dramatis::dataset::Sample;
-use dramatis::jobs::{CancelToken, Job, Progress};
+use dramatis::jobs::{CancelToken, Event, Job};
 use dramatis::model::transformer::Pass;
 use dramatis::model::{LoadOptions, Model, QuantPolicy};
 use dramatis::tune::{self, TrainConfig, TrainEvent};
@@ -78,7 +78,7 @@ fn run_with(
         out: out.into(),
         base_name: Some("tiny-llama".into()),
     };
-    r.train(job, |_| {})
+    r.train(job)
 }
 
 #[test]
@@ -168,9 +168,11 @@ fn a_cancelled_run_resumes_to_the_same_adapter() {
     let cancel = CancelToken::new();
     let c = cancel.clone();
     let job = Job::new(
-        Arc::new(move |p: Progress| {
-            if p.stage == "train" && p.done == 6 {
-                c.cancel();
+        Arc::new(move |e: &Event| {
+            if let Event::Progress(p) = e {
+                if p.stage == "train" && p.done == 6 {
+                    c.cancel();
+                }
             }
         }),
         cancel,
@@ -226,7 +228,15 @@ fn early_stopping_keeps_the_best_adapter() {
         base_name: None,
     };
     let ev = events.clone();
-    let s = r.train(&Job::silent(), |e| ev.lock().unwrap().push(e.clone())).unwrap();
+    let job = Job::new(
+        Arc::new(move |e: &Event| {
+            if let Event::Train(t) = e {
+                ev.lock().unwrap().push(t.clone());
+            }
+        }),
+        CancelToken::new(),
+    );
+    let s = r.train(&job).unwrap();
     assert!(s.stopped_early, "validation loss kept improving: {:?}", s);
     assert!(s.steps < 200);
     let events = events.lock().unwrap();

@@ -3,6 +3,9 @@
 //! a Tauri channel. Nothing here knows about either face.
 
 use serde::Serialize;
+
+mod events;
+pub use events::{Event, EventSink, LogLevel, Progress, TrainEvent};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -258,29 +261,6 @@ impl Serialize for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// One progress report from a long step.
-#[derive(Debug, Clone, Serialize)]
-pub struct Progress {
-    /// Which step: "import", "extract", "dataset", …
-    pub stage: &'static str,
-    /// Units done so far (bytes, lines, samples: see `unit`).
-    pub done: u64,
-    pub total: Option<u64>,
-    pub unit: &'static str,
-    pub message: String,
-}
-
-/// Where progress goes. The CLI draws bars, the app sends events, tests collect.
-pub trait ProgressSink: Send + Sync {
-    fn report(&self, progress: Progress);
-}
-
-impl<F: Fn(Progress) + Send + Sync> ProgressSink for F {
-    fn report(&self, progress: Progress) {
-        self(progress)
-    }
-}
-
 /// Shared cancellation flag; cheap to clone and check from any thread.
 #[derive(Debug, Clone, Default)]
 pub struct CancelToken(Arc<AtomicBool>);
@@ -300,12 +280,12 @@ impl CancelToken {
 /// The context a long step runs in: where to report and when to stop.
 #[derive(Clone, Default)]
 pub struct Job {
-    sink: Option<Arc<dyn ProgressSink>>,
+    sink: Option<Arc<dyn EventSink>>,
     cancel: CancelToken,
 }
 
 impl Job {
-    pub fn new(sink: Arc<dyn ProgressSink>, cancel: CancelToken) -> Self {
+    pub fn new(sink: Arc<dyn EventSink>, cancel: CancelToken) -> Self {
         Job {
             sink: Some(sink),
             cancel,
@@ -325,15 +305,31 @@ impl Job {
         unit: &'static str,
         message: impl Into<String>,
     ) {
-        if let Some(sink) = &self.sink {
-            sink.report(Progress {
+        if self.sink.is_some() {
+            self.emit(Event::Progress(Progress {
                 stage,
                 done,
                 total,
                 unit,
                 message: message.into(),
-            });
+            }));
         }
+    }
+
+    /// Send one event to whoever watches this job (a progress bar, the app's
+    /// channel, a test).
+    pub fn emit(&self, event: Event) {
+        if let Some(sink) = &self.sink {
+            sink.event(&event);
+        }
+    }
+
+    /// A line for the log, shown by the CLI on stderr and by the app in its log.
+    pub fn log(&self, level: LogLevel, message: impl Into<String>) {
+        self.emit(Event::Log {
+            level,
+            message: message.into(),
+        });
     }
 
     /// Returns `Err(Cancelled)` once the user asked to stop.

@@ -165,47 +165,8 @@ impl Preset {
     }
 }
 
-/// What the trainer reports as it goes (also written to `metrics.jsonl`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum TrainEvent {
-    Start {
-        total_steps: usize,
-        train_examples: usize,
-        val_examples: usize,
-        skipped: usize,
-        trainable_parameters: usize,
-        resumed_from: Option<usize>,
-    },
-    Step {
-        step: usize,
-        total_steps: usize,
-        epoch: f64,
-        loss: f64,
-        lr: f64,
-        grad_norm: f64,
-        tokens: usize,
-        tokens_per_s: f64,
-        elapsed_s: f64,
-        eta_s: f64,
-    },
-    Eval {
-        step: usize,
-        val_loss: f64,
-        best_val_loss: f64,
-        improved: bool,
-    },
-    Checkpoint {
-        step: usize,
-    },
-    EarlyStop {
-        step: usize,
-        best_step: usize,
-    },
-    Done {
-        steps: usize,
-    },
-}
+/// What the trainer reports as it goes (one kind of the job's [`Event`]s).
+pub use crate::jobs::TrainEvent;
 
 /// The final numbers of a run.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -544,7 +505,8 @@ impl<'a> Run<'a> {
     }
 
     /// Train (or continue from the last checkpoint in `out`).
-    pub fn train(&mut self, job: &Job, mut on_event: impl FnMut(&TrainEvent)) -> Result<TrainSummary> {
+    /// Train (events go to the job: [`crate::jobs::Event::Train`]).
+    pub fn train(&mut self, job: &Job) -> Result<TrainSummary> {
         if self.train.is_empty() {
             return Err(Error::Invalid(
                 "no training samples fit the maximum length; raise the maximum sample length or check the dataset"
@@ -577,9 +539,9 @@ impl<'a> Run<'a> {
             }
         }
         let total = self.total_steps();
-        let mut emit = |e: TrainEvent, metrics: &mut String| {
+        let emit = |e: TrainEvent, metrics: &mut String| {
             metrics.push_str(&jsonl_line(&e));
-            on_event(&e);
+            job.emit(crate::jobs::Event::Train(e));
         };
         let start = TrainEvent::Start {
             total_steps: total,
