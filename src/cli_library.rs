@@ -168,12 +168,15 @@ enum ConversationCommand {
     },
 }
 
-fn open(db: &Option<PathBuf>) -> Result<Library, Error> {
-    let path = db
-        .clone()
+/// `--db`, else `$DRAMATIS_LIBRARY`, else the app-data folder's library.
+pub fn library_path(db: &Option<PathBuf>) -> PathBuf {
+    db.clone()
         .or_else(|| std::env::var_os("DRAMATIS_LIBRARY").map(PathBuf::from))
-        .unwrap_or_else(Library::default_path);
-    Library::open(&path)
+        .unwrap_or_else(Library::default_path)
+}
+
+fn open(db: &Option<PathBuf>) -> Result<Library, Error> {
+    Library::open(&library_path(db))
 }
 
 pub fn library(a: LibraryArgs) -> Result<(), Error> {

@@ -1,11 +1,14 @@
 //! `dramatis train` and `dramatis eval`.
 
 use clap::Args;
-use dramatis::dataset::{io, Sample};
 use dramatis::jobs::Error;
-use dramatis::model::{LoadOptions, Model, ModelSource, QuantPolicy};
-use dramatis::tune::{self, Preset, TrainConfig, TrainEvent};
-use serde::{Deserialize, Serialize};
+use dramatis::model::Model;
+use dramatis::pipeline::{
+    self,
+    models::{load_model, number_format},
+    train::{read_samples, LibraryTarget, TrainRequest, TrainSettings},
+};
+use dramatis::tune::{self, Preset, TrainEvent};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -95,116 +98,36 @@ pub struct TrainArgs {
     db: Option<PathBuf>,
 }
 
-/// The library run a `train --save` reports to.
-struct LibraryRun {
-    lib: dramatis::store::Library,
-    run: i64,
-    persona: Option<i64>,
-}
-
-impl LibraryRun {
-    fn start(a: &TrainArgs, model: &Model, spec: &str, cfg: &TrainConfig, out: &Path) -> Result<Option<Self>, Error> {
-        if !a.save {
-            return Ok(None);
+impl TrainArgs {
+    fn settings(&self) -> TrainSettings {
+        TrainSettings {
+            max_steps: self.max_steps,
+            epochs: self.epochs,
+            rank: self.rank,
+            alpha: self.alpha,
+            dropout: self.dropout,
+            rslora: self.rslora,
+            targets: self.targets.clone(),
+            batch_size: self.batch_size,
+            grad_accum: self.grad_accum,
+            max_len: self.max_len,
+            lr: self.lr,
+            warmup_ratio: self.warmup_ratio,
+            weight_decay: self.weight_decay,
+            eval_every: self.eval_every,
+            save_every: self.save_every,
+            patience: self.patience,
+            max_val: self.max_val,
+            seed: self.seed,
         }
-        let path =
-            a.db.clone()
-                .or_else(|| std::env::var_os("DRAMATIS_LIBRARY").map(PathBuf::from))
-                .unwrap_or_else(dramatis::store::Library::default_path);
-        let mut lib = dramatis::store::Library::open(&path)?;
-        let kind = match &model.source {
-            ModelSource::Gguf { .. } => "gguf",
-            ModelSource::Folder { .. } => "folder",
-            ModelSource::Hub { .. } => "hub",
-        };
-        let record = dramatis::store::ModelRecord {
-            id: 0,
-            kind: kind.into(),
-            reference: spec.into(),
-            architecture: model.net.cfg.arch.name().into(),
-            size_bytes: model.net.weight_bytes() as i64,
-            quantization: a.quantize.clone().unwrap_or_else(|| "f32".into()),
-        };
-        // A resumed run continues its own record.
-        let resumed = match &a.resume {
-            Some(_) => lib.run_in_folder(out)?,
-            None => None,
-        };
-        let run = match resumed {
-            Some(run) => run,
-            None => {
-                let model_id = lib.add_model(&record)?;
-                let params = serde_json::to_string(cfg).map_err(|e| Error::Invalid(e.to_string()))?;
-                let run = lib.create_run(a.persona, None, Some(model_id), &params)?;
-                lib.set_run_folder(run, out)?;
-                run
-            }
-        };
-        for r in lib.interrupted_runs()?.iter().filter(|r| r.id != run) {
-            eprintln!(
-                "Training run #{} was interrupted (closed, crashed or out of memory); continue it with `dramatis train --resume {}`.",
-                r.id,
-                r.folder.as_deref().unwrap_or("?")
-            );
-        }
-        lib.set_run_status(run, "running", None)?;
-        Ok(Some(LibraryRun {
-            lib,
-            run,
-            persona: a.persona,
-        }))
     }
 
-    fn finish(mut self, result: &Result<tune::TrainSummary, Error>, out: &Path) -> Result<(), Error> {
-        match result {
-            Ok(s) => {
-                let metrics = serde_json::to_string(s).map_err(|e| Error::Invalid(e.to_string()))?;
-                self.lib.set_run_status(self.run, "finished", Some(&metrics))?;
-                self.lib.add_adapter(self.persona, Some(self.run), out)?;
-            }
-            Err(Error::Cancelled) => self.lib.set_run_status(self.run, "cancelled", None)?,
-            Err(e) => {
-                let why = serde_json::json!({"error": e}).to_string();
-                self.lib.set_run_status(self.run, "failed", Some(&why))?;
-            }
-        }
-        Ok(())
+    fn record(&self) -> Option<LibraryTarget> {
+        self.save.then(|| LibraryTarget {
+            library: crate::cli_library::library_path(&self.db),
+            persona: self.persona,
+        })
     }
-}
-
-/// What a run folder records so `--resume` needs nothing else.
-#[derive(Serialize, Deserialize)]
-struct RunFile {
-    model: String,
-    dataset: PathBuf,
-    val: Option<PathBuf>,
-    quantize: Option<String>,
-    device: String,
-}
-
-/// A number format named on the command line, one of `allowed`.
-fn ggml_type(flag: &str, s: &str, allowed: &[&str]) -> Result<candle_core::quantized::GgmlDType, Error> {
-    use candle_core::quantized::GgmlDType;
-    let s = s.to_ascii_lowercase();
-    let t = match s.as_str() {
-        "f32" => GgmlDType::F32,
-        "f16" => GgmlDType::F16,
-        "q8_0" => GgmlDType::Q8_0,
-        "q4_0" => GgmlDType::Q4_0,
-        _ => GgmlDType::BF16, // never allowed below
-    };
-    if allowed.contains(&s.as_str()) {
-        Ok(t)
-    } else {
-        Err(Error::Invalid(format!("{flag} {s}: choose {}", allowed.join(", "))))
-    }
-}
-
-fn quant_policy(q: Option<&str>) -> Result<QuantPolicy, Error> {
-    Ok(match q {
-        None => QuantPolicy::Dense,
-        Some(q) => QuantPolicy::To(ggml_type("--quantize", q, &["q8_0", "q4_0"])?),
-    })
 }
 
 fn human_time(s: f64) -> String {
@@ -217,211 +140,111 @@ fn human_time(s: f64) -> String {
     }
 }
 
-/// Samples of an Alpaca or ShareGPT file.
-pub fn read_samples(path: &Path) -> Result<Vec<Sample>, Error> {
-    Ok(match io::read(path)? {
-        io::Imported::Alpaca(s) => s,
-        io::Imported::ShareGpt(c) => c.iter().flat_map(io::conversation_to_samples).collect(),
-    })
+fn print_estimates(est: &[tune::Estimate]) {
+    for e in est {
+        if !e.fits {
+            println!(
+                "{:<12} would not fit: needs about {:.1} GB, {:.1} GB free: {}",
+                e.label,
+                e.needed_mib / 1024.0,
+                e.available_mib.unwrap_or(0.0) / 1024.0,
+                e.description
+            );
+            continue;
+        }
+        println!(
+            "{:<12} about {} ({} steps × {:.1} s), peak memory {}: {}",
+            e.label,
+            human_time(e.estimated_seconds),
+            e.total_steps,
+            e.seconds_per_step,
+            e.peak_memory_mib
+                .map_or("unknown".into(), |m| format!("{:.1} GB", m / 1024.0)),
+            e.description
+        );
+    }
 }
 
-/// The validation file beside a `*_train.*` dataset, if there is one.
-fn sibling_val(dataset: &Path) -> Option<PathBuf> {
-    let name = dataset.file_name()?.to_string_lossy().into_owned();
-    let val = name.replacen("_train.", "_val.", 1);
-    (val != name)
-        .then(|| dataset.with_file_name(val))
-        .filter(|p| p.exists())
-}
-
-fn load_model(spec: &str, device: &str, quantize: Option<&str>) -> Result<Model, Error> {
-    let (device, dtype) = dramatis::model::pick_device(device)?;
-    let opts = LoadOptions {
-        device,
-        dtype,
-        policy: quant_policy(quantize)?,
-    };
-    Model::load(&ModelSource::parse(spec)?, &opts)
-}
-
-fn apply_overrides(cfg: &mut TrainConfig, a: &TrainArgs) {
-    macro_rules! set {
-        ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { cfg.$f = v; } )* };
+/// Lines on stderr as the run goes (or JSON lines on stdout with --json).
+fn print_train_event(e: &TrainEvent, bar: &crate::Bar, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(e).unwrap_or_default());
+        return;
     }
-    set!(
-        epochs,
-        rank,
-        alpha,
-        dropout,
-        targets,
-        batch_size,
-        grad_accum,
-        max_len,
-        lr,
-        warmup_ratio,
-        weight_decay,
-        eval_every,
-        save_every,
-        patience,
-        seed
-    );
-    if let Some(v) = a.max_val {
-        cfg.max_val_samples = v;
-    }
-    if a.max_steps.is_some() {
-        cfg.max_steps = a.max_steps;
-    }
-    if a.rslora {
-        cfg.rslora = true;
+    match e {
+        TrainEvent::Start {
+            total_steps,
+            train_examples,
+            val_examples,
+            skipped,
+            trainable_parameters,
+            resumed_from,
+        } => {
+            eprintln!(
+                "Training {trainable_parameters} adapter weights for {total_steps} steps on {train_examples} samples ({val_examples} held out, {skipped} too long or empty){}",
+                resumed_from.map(|s| format!(", resuming at step {s}")).unwrap_or_default()
+            );
+        }
+        TrainEvent::Eval {
+            step,
+            val_loss,
+            improved,
+            ..
+        } => {
+            crate::finish_bar(bar);
+            eprintln!(
+                "  step {step}: validation loss {val_loss:.4}{}",
+                if *improved { " (best so far)" } else { "" }
+            );
+        }
+        TrainEvent::EarlyStop { step, best_step } => {
+            eprintln!("  stopping early at step {step}: validation stopped improving after step {best_step}");
+        }
+        _ => {}
     }
 }
 
 pub fn train(a: TrainArgs) -> Result<(), Error> {
     crate::set_threads(a.threads);
-    let (out, run, cfg) = match &a.resume {
-        Some(dir) => {
-            let path = dir.join("run.json");
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-            let run: RunFile = serde_json::from_str(&text).map_err(|e| Error::Format {
-                path: path.clone(),
-                detail: format!("the run description is damaged ({e}); start a new run"),
-            })?;
-            (dir.clone(), run, tune::saved_config(dir)?)
+    let json = a.json;
+    if a.estimate {
+        let (job, bar) = crate::cli_job(json);
+        let (model, dataset) = match (&a.model, &a.dataset) {
+            (Some(m), Some(d)) => (m, d),
+            _ => return Err(Error::Invalid("--estimate needs --model and --dataset".into())),
+        };
+        let est = pipeline::train::estimate(model, dataset, a.quantize.as_deref(), &a.device, &job);
+        crate::finish_bar(&bar);
+        let est = est?;
+        if json {
+            return crate::print_json(&est);
         }
+        print_estimates(&est);
+        return Ok(());
+    }
+    let (job, bar) = crate::cli_job_with(json, move |e, bar| print_train_event(e, bar, json));
+    let outcome = match &a.resume {
+        Some(dir) => pipeline::train::resume(dir, a.record().as_ref(), &job),
         None => {
             let preset = Preset::parse(&a.preset)
                 .ok_or_else(|| Error::Invalid(format!("--preset {}: choose quick, balanced or deep", a.preset)))?;
-            let mut cfg = preset.config();
-            apply_overrides(&mut cfg, &a);
-            let dataset = a.dataset.clone().expect("required by clap");
-            let run = RunFile {
+            let req = TrainRequest {
                 model: a.model.clone().expect("required by clap"),
-                val: a.val.clone().or_else(|| sibling_val(&dataset)),
-                dataset,
+                dataset: a.dataset.clone().expect("required by clap"),
+                val: a.val.clone(),
+                out: a.out.clone().expect("required by clap"),
+                preset,
+                settings: a.settings(),
                 quantize: a.quantize.clone(),
                 device: a.device.clone(),
+                record: a.record(),
             };
-            (a.out.clone().unwrap_or_default(), run, cfg)
+            pipeline::train::train(&req, &job)
         }
     };
-    let mut model = load_model(&run.model, &run.device, run.quantize.as_deref())?;
-    let mut train = read_samples(&run.dataset)?;
-    if a.estimate {
-        let est = tune::estimate_presets(&mut model, &train, 2)?;
-        if a.json {
-            return crate::print_json(&est);
-        }
-        for e in &est {
-            if !e.fits {
-                println!(
-                    "{:<12} would not fit: needs about {:.1} GB, {:.1} GB free: {}",
-                    e.label,
-                    e.needed_mib / 1024.0,
-                    e.available_mib.unwrap_or(0.0) / 1024.0,
-                    e.description
-                );
-                continue;
-            }
-            println!(
-                "{:<12} about {} ({} steps × {:.1} s), peak memory {}: {}",
-                e.label,
-                human_time(e.estimated_seconds),
-                e.total_steps,
-                e.seconds_per_step,
-                e.peak_memory_mib
-                    .map_or("unknown".into(), |m| format!("{:.1} GB", m / 1024.0)),
-                e.description
-            );
-        }
-        return Ok(());
-    }
-    let mut val = match &run.val {
-        Some(v) => read_samples(v)?,
-        None => {
-            // Hold out every tenth sample (fixed, so a resumed run sees the same split).
-            let mut v = Vec::new();
-            if train.len() >= 10 {
-                let mut i = 0;
-                train.retain(|s| {
-                    i += 1;
-                    if i % 10 == 0 {
-                        v.push(s.clone());
-                        false
-                    } else {
-                        true
-                    }
-                });
-            }
-            v
-        }
-    };
-    val.truncate(cfg.max_val_samples.max(1));
-    let (train_ex, skipped) = tune::prepare(&model, &train, cfg.max_len)?;
-    let (val_ex, _) = tune::prepare(&model, &val, cfg.max_len)?;
-    std::fs::create_dir_all(&out).map_err(|e| Error::write(&out, e))?;
-    if a.resume.is_none() {
-        let text = serde_json::to_string_pretty(&run).map_err(|e| Error::Invalid(e.to_string()))?;
-        dramatis::jobs::write_atomic(&out.join("run.json"), text.as_bytes())?;
-    }
-    let library = LibraryRun::start(&a, &model, &run.model, &cfg, &out)?;
-    let base_weights = model.net.weight_bytes();
-    // What the same weights take as dense f32: the saving of --quantize.
-    let f32_weights = model.net.cfg.parameters() as f64 * 4.0;
-    let json = a.json;
-    let (job, bar) = crate::cli_job_with(json, move |e, bar| {
-        if json {
-            println!("{}", serde_json::to_string(e).unwrap_or_default());
-            return;
-        }
-        match e {
-            TrainEvent::Start {
-                total_steps,
-                train_examples,
-                val_examples,
-                skipped,
-                trainable_parameters,
-                resumed_from,
-            } => {
-                eprintln!(
-                    "Training {trainable_parameters} adapter weights for {total_steps} steps on {train_examples} samples ({val_examples} held out, {skipped} too long or empty){}",
-                    resumed_from.map(|s| format!(", resuming at step {s}")).unwrap_or_default()
-                );
-            }
-            TrainEvent::Eval {
-                step,
-                val_loss,
-                improved,
-                ..
-            } => {
-                crate::finish_bar(bar);
-                eprintln!(
-                    "  step {step}: validation loss {val_loss:.4}{}",
-                    if *improved { " (best so far)" } else { "" }
-                );
-            }
-            TrainEvent::EarlyStop { step, best_step } => {
-                eprintln!("  stopping early at step {step}: validation stopped improving after step {best_step}");
-            }
-            _ => {}
-        }
-    });
-    let mut r = tune::Run {
-        model: &mut model,
-        cfg,
-        train: train_ex,
-        val: val_ex,
-        skipped,
-        out: out.clone(),
-        base_name: Some(run.model.clone()),
-    };
-    let summary = r.train(&job);
     crate::finish_bar(&bar);
-    if let Some(l) = library {
-        l.finish(&summary, &out)?;
-    }
-    let summary = summary?;
-    // A picture of the run beside its metrics.
-    let _ = dramatis::tune::eval::plot_loss_curve(&out.join("metrics.jsonl"), &out.join("loss_curve.png"));
+    let o = outcome?;
+    let summary = &o.summary;
     let line = serde_json::json!({
         "type": "summary",
         "steps": summary.steps,
@@ -433,8 +256,8 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
         "best_step": summary.best_step,
         "tokens_per_s": summary.tokens_per_s,
         "peak_memory_mib": summary.peak_memory_mib,
-        "base_weights_mib": base_weights as f64 / (1024.0 * 1024.0),
-        "f32_weights_mib": f32_weights / (1024.0 * 1024.0),
+        "base_weights_mib": o.base_weights_mib,
+        "f32_weights_mib": o.f32_weights_mib,
         "stopped_early": summary.stopped_early,
         "adapter": summary.adapter,
     });
@@ -442,11 +265,10 @@ pub fn train(a: TrainArgs) -> Result<(), Error> {
         println!("{line}");
     } else {
         let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
-        if run.quantize.is_some() {
+        if o.quantized {
             eprintln!(
                 "Base weights held quantized: {:.0} MiB instead of {:.0} MiB in f32.",
-                base_weights as f64 / 1048576.0,
-                f32_weights / 1048576.0
+                o.base_weights_mib, o.f32_weights_mib
             );
         }
         eprintln!(
@@ -595,7 +417,7 @@ enum AdapterCmd {
 }
 
 fn gguf_type(s: &str) -> Result<candle_core::quantized::GgmlDType, Error> {
-    ggml_type("--gguf-type", s, &["f16", "q8_0", "f32"])
+    number_format("--gguf-type", s, &["f16", "q8_0", "f32"])
 }
 
 fn model_with_adapter(spec: &str, adapter: &Path) -> Result<Model, Error> {

@@ -841,9 +841,9 @@ fn demo_train(
         ..Default::default()
     };
     let mut model = Model::load(&ModelSource::parse(spec)?, &opts)?;
-    let train = cli_train::read_samples(&files.train)?;
+    let train = pipeline::train::read_samples(&files.train)?;
     let val = match &files.validation {
-        Some(v) => cli_train::read_samples(v)?,
+        Some(v) => pipeline::train::read_samples(v)?,
         None => Vec::new(),
     };
     let mut cfg = Preset::Quick.config();

@@ -585,3 +585,54 @@ fn a_saved_run_is_in_the_library() {
     assert_eq!(adapters.len(), 1);
     assert_eq!(adapters[0].run_id, Some(runs[0].id));
 }
+
+/// The one engine call both faces use: a request in, events through the job,
+/// the run recorded in the library, an outcome out.
+#[test]
+fn the_train_action_streams_events_and_records_the_run() {
+    use dramatis::pipeline::train::{self as action, LibraryTarget, TrainRequest, TrainSettings};
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), &small_set());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let ev = events.clone();
+    let job = Job::new(
+        Arc::new(move |e: &Event| ev.lock().unwrap().push(serde_json::to_value(e).unwrap())),
+        CancelToken::new(),
+    );
+    let req = TrainRequest {
+        model: common::repo()
+            .join("tests/fixtures/models/tiny-llama")
+            .display()
+            .to_string(),
+        dataset: data,
+        val: None,
+        out: dir.path().join("run"),
+        preset: tune::Preset::Quick,
+        settings: TrainSettings {
+            max_steps: Some(4),
+            batch_size: Some(2),
+            ..Default::default()
+        },
+        quantize: None,
+        device: "cpu".into(),
+        record: Some(LibraryTarget {
+            library: dir.path().join("lib.sqlite"),
+            persona: None,
+        }),
+    };
+    let o = action::train(&req, &job).unwrap();
+    assert_eq!(o.summary.steps, 4);
+    let events = events.lock().unwrap();
+    let steps = events
+        .iter()
+        .filter(|e| e["event"] == "train" && e["type"] == "step")
+        .count();
+    assert_eq!(steps, 4, "{events:?}");
+    assert!(events.iter().any(|e| e["event"] == "progress" && e["stage"] == "train"));
+    let lib = dramatis::store::Library::open(&dir.path().join("lib.sqlite")).unwrap();
+    let runs = lib.runs().unwrap();
+    assert_eq!(
+        (runs.len(), runs[0].status.as_str(), o.run_id),
+        (1, "finished", Some(runs[0].id))
+    );
+}

@@ -1,0 +1,131 @@
+//! Models: loading one as the user named it, the number formats they may
+//! choose, and the devices this computer has.
+
+use crate::jobs::{Error, Result};
+use crate::model::{pick_device, LoadOptions, Model, ModelSource, QuantPolicy};
+use candle_core::quantized::GgmlDType;
+use serde::Serialize;
+
+/// A number format by its usual name, one of `allowed` (for `what`, e.g. "the
+/// quantization").
+pub fn number_format(what: &str, name: &str, allowed: &[&str]) -> Result<GgmlDType> {
+    let name = name.to_ascii_lowercase();
+    let t = match name.as_str() {
+        "f32" => GgmlDType::F32,
+        "f16" => GgmlDType::F16,
+        "q8_0" => GgmlDType::Q8_0,
+        "q4_0" => GgmlDType::Q4_0,
+        _ => GgmlDType::BF16, // never allowed below
+    };
+    if allowed.contains(&name.as_str()) {
+        Ok(t)
+    } else {
+        Err(Error::Invalid(format!(
+            "{what} \"{name}\": choose {}",
+            allowed.join(", ")
+        )))
+    }
+}
+
+/// How the frozen base is held while training: dense, or quantized (QLoRA).
+pub fn quant_policy(quantize: Option<&str>) -> Result<QuantPolicy> {
+    Ok(match quantize {
+        None => QuantPolicy::Dense,
+        Some(q) => QuantPolicy::To(number_format("the base quantization", q, &["q8_0", "q4_0"])?),
+    })
+}
+
+/// Load a model named as the user names it (a .gguf file, a Hugging Face
+/// folder or a hub id) on a device (`auto`, `cpu`, `cuda[:N]`, `metal`).
+pub fn load_model(spec: &str, device: &str, quantize: Option<&str>) -> Result<Model> {
+    let (device, dtype) = pick_device(device)?;
+    let opts = LoadOptions {
+        device,
+        dtype,
+        policy: quant_policy(quantize)?,
+    };
+    Model::load(&ModelSource::parse(spec)?, &opts)
+}
+
+/// One device Dramatis can run on.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceInfo {
+    /// "cpu", "cuda:0", "metal".
+    pub name: String,
+    /// In plain words: the CPU model, or the GPU.
+    pub description: String,
+    /// CPU instruction sets the kernels use (avx2, fma, avx512f, neon…).
+    pub features: Vec<String>,
+    /// Whether `auto` picks it.
+    pub chosen: bool,
+}
+
+/// The devices this build can use on this computer; `auto` picks the first GPU.
+pub fn devices() -> Vec<DeviceInfo> {
+    let mut out = Vec::new();
+    if candle_core::utils::cuda_is_available() && candle_core::Device::new_cuda(0).is_ok() {
+        out.push(DeviceInfo {
+            name: "cuda:0".into(),
+            description: "NVIDIA GPU (CUDA)".into(),
+            features: Vec::new(),
+            chosen: true,
+        });
+    }
+    if candle_core::utils::metal_is_available() && candle_core::Device::new_metal(0).is_ok() {
+        out.push(DeviceInfo {
+            name: "metal".into(),
+            description: "Apple GPU (Metal)".into(),
+            features: Vec::new(),
+            chosen: out.is_empty(),
+        });
+    }
+    out.push(DeviceInfo {
+        name: "cpu".into(),
+        description: format!(
+            "{} ({} threads)",
+            cpu_model(),
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ),
+        features: cpu_features(),
+        chosen: out.is_empty(),
+    });
+    out
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned())
+}
+
+fn cpu_features() -> Vec<String> {
+    #[allow(unused_mut)]
+    let mut f: Vec<&str> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        for (name, on) in [
+            ("avx2", std::is_x86_feature_detected!("avx2")),
+            ("fma", std::is_x86_feature_detected!("fma")),
+            ("f16c", std::is_x86_feature_detected!("f16c")),
+            ("avx512f", std::is_x86_feature_detected!("avx512f")),
+            ("avx512vnni", std::is_x86_feature_detected!("avx512vnni")),
+        ] {
+            if on {
+                f.push(name);
+            }
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if std::arch::is_aarch64_feature_detected!("neon") {
+            f.push("neon");
+        }
+    }
+    f.into_iter().map(String::from).collect()
+}

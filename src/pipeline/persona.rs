@@ -1,0 +1,146 @@
+//! Making a persona in the library from its source files.
+
+use super::import_all;
+use crate::dataset::{self, DatasetOptions};
+use crate::extract::{self, ExtractOptions};
+use crate::ingest::IngestOptions;
+use crate::jobs::{Error, Job, Result};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// What a person gives to make a persona from one or more source files.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+pub struct PersonaRequest {
+    pub files: Vec<PathBuf>,
+    pub character: String,
+    /// The persona's name (default: the character).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Other names of the character, as the user confirmed them.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub system: Option<String>,
+}
+
+/// What `create_persona` made.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedPersona {
+    pub persona: i64,
+    pub dataset: i64,
+    pub sources: Vec<i64>,
+    pub rows: usize,
+}
+
+/// Import the sources, find the cast, build the character's dataset and keep
+/// it all in the library as one unit: killed at any moment, the library has
+/// either the whole persona or none of it.
+pub fn create_persona(lib: &mut crate::store::Library, req: &PersonaRequest, job: &Job) -> Result<CreatedPersona> {
+    use crate::store::Persona;
+    let (docs, _) = import_all(&req.files, &IngestOptions::default(), job)?;
+    let bytes = req
+        .files
+        .iter()
+        .map(|f| std::fs::read(f).map_err(|e| Error::io(f, e)))
+        .collect::<Result<Vec<_>>>()?;
+    job.check()?;
+    let script = extract::extract(&docs, &ExtractOptions::default());
+    let opts = DatasetOptions {
+        character: req.character.clone(),
+        aliases: req.aliases.clone(),
+        system_prompt: req.system.clone(),
+        source_title: req.title.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let data = dataset::build(&script, &opts)?;
+    job.check()?;
+    let persona = Persona {
+        name: req.name.clone().unwrap_or_else(|| req.character.clone()),
+        character: req.character.clone(),
+        source_title: req.title.clone().unwrap_or_default(),
+        system_prompt: data.system_prompt.clone(),
+        ..Default::default()
+    };
+    let groups = alias_groups(&script.cast, &req.character, &req.aliases);
+    let report = serde_json::to_string(&data.report).unwrap_or_default();
+    lib.atomically(|lib| {
+        let sources = docs
+            .iter()
+            .zip(&bytes)
+            .map(|(doc, b)| lib.add_source(doc, b))
+            .collect::<Result<Vec<_>>>()?;
+        let pid = lib.create_persona(&persona, &sources)?;
+        lib.set_alias_groups(pid, &groups)?;
+        let did = lib.create_dataset(Some(pid), &req.character, &data.samples, &report)?;
+        Ok(CreatedPersona {
+            persona: pid,
+            dataset: did,
+            sources,
+            rows: data.samples.len(),
+        })
+    })
+}
+
+/// The cast to store with a new persona: the character's group exactly as the
+/// user confirmed it (their names, in their order), then up to 29 other
+/// speakers with their suggested aliases, unconfirmed.
+fn alias_groups(cast: &extract::Cast, character: &str, aliases: &[String]) -> Vec<crate::store::AliasGroup> {
+    use crate::store::AliasGroup;
+    let is_character = |name: &str| name == character || aliases.iter().any(|a| a == name);
+    let lines = |name: &str| {
+        cast.members
+            .iter()
+            .filter(|m| m.name == name)
+            .map(|m| m.lines as i64)
+            .sum::<i64>()
+    };
+    let own = if aliases.is_empty() {
+        let suggested = cast
+            .members
+            .iter()
+            .find(|m| m.name == character)
+            .map(|m| m.suggested_aliases.iter().map(|s| s.alias.clone()).collect())
+            .unwrap_or_default();
+        AliasGroup {
+            id: 0,
+            main_name: character.to_owned(),
+            aliases: suggested,
+            gender: None,
+            lines: lines(character),
+            confirmed: false,
+        }
+    } else {
+        AliasGroup {
+            id: 0,
+            main_name: character.to_owned(),
+            aliases: aliases.to_vec(),
+            gender: None,
+            lines: std::iter::once(character)
+                .chain(aliases.iter().map(String::as_str))
+                .map(lines)
+                .sum(),
+            confirmed: true,
+        }
+    };
+    let others = cast
+        .members
+        .iter()
+        .filter(|m| !is_character(&m.name))
+        .take(29)
+        .map(|m| AliasGroup {
+            id: 0,
+            main_name: m.name.clone(),
+            aliases: m
+                .suggested_aliases
+                .iter()
+                .map(|s| s.alias.clone())
+                .filter(|a| !is_character(a))
+                .collect(),
+            gender: None,
+            lines: m.lines as i64,
+            confirmed: false,
+        });
+    std::iter::once(own).chain(others).collect()
+}
