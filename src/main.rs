@@ -179,33 +179,16 @@ impl GenArgs {
         }
     }
 
-    fn load(&self) -> Result<dramatis::model::ChatModel, Error> {
-        use dramatis::model::{LoadOptions, ModelSource, QuantPolicy};
+    fn spec(&self, record: Option<pipeline::train::LibraryTarget>) -> pipeline::chat::ChatSpec {
         set_threads(self.threads);
-        let source = ModelSource::parse(&self.model)?;
-        let (device, dtype) = dramatis::model::pick_device(&self.device)?;
-        let opts = LoadOptions {
-            device,
-            dtype,
-            policy: if self.full_precision {
-                QuantPolicy::Dense
-            } else {
-                QuantPolicy::Keep
-            },
-        };
-        let mut m = dramatis::model::ChatModel::load(&source, &opts)?;
-        if let Some(dir) = &self.adapter {
-            dramatis::model::adapter::load_peft(dir, &mut m.model.net)?;
+        pipeline::chat::ChatSpec {
+            model: self.model.clone(),
+            adapter: self.adapter.clone(),
+            system: self.system.clone(),
+            device: self.device.clone(),
+            full_precision: self.full_precision,
+            record,
         }
-        Ok(m)
-    }
-
-    /// The conversation so far: the system prompt, if any.
-    fn start(&self) -> Vec<dramatis::model::ChatMessage> {
-        self.system
-            .iter()
-            .map(|s| dramatis::model::ChatMessage::new("system", s))
-            .collect()
     }
 }
 
@@ -606,74 +589,53 @@ fn print_run(run: &pipeline::DatasetRun) {
     println!("  wrote {}", run.files.dataset_info.display());
 }
 
-fn chat(gen: &GenArgs, save: bool, persona: Option<i64>, db: Option<PathBuf>) -> Result<(), Error> {
-    use dramatis::model::ChatMessage;
-    use std::io::{BufRead, Write};
-    let model = &gen.model;
-    let opts = &gen.options();
-    let mut m = gen.load()?;
-    let mut lib = if save {
-        let path = db
-            .or_else(|| std::env::var_os("DRAMATIS_LIBRARY").map(PathBuf::from))
-            .unwrap_or_else(dramatis::store::Library::default_path);
-        Some(dramatis::store::Library::open(&path)?)
-    } else {
-        None
+/// A job that prints the reply as it streams (unless `quiet`).
+fn token_job(quiet: bool) -> Job {
+    use std::io::Write;
+    let sink = move |e: &Event| {
+        if let Event::Token { text } = e {
+            if !quiet {
+                let mut out = std::io::stdout();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+        }
     };
-    let mut messages = gen.start();
-    let settings = serde_json::json!({"model": model, "adapter": gen.adapter, "options": opts}).to_string();
-    let mut conversation = None;
-    let cancel = CancelToken::new();
-    let stdin = std::io::stdin();
-    let mut out = std::io::stdout();
-    eprintln!("Chatting with {model} (empty line or Ctrl-D to end).");
-    for line in stdin.lock().lines() {
+    Job::new(Arc::new(sink), interrupt_token())
+}
+
+fn chat(gen: &GenArgs, save: bool, persona: Option<i64>, db: Option<PathBuf>) -> Result<(), Error> {
+    use std::io::BufRead;
+    let record = save.then(|| pipeline::train::LibraryTarget {
+        library: cli_library::library_path(&db),
+        persona,
+    });
+    let job = token_job(false);
+    let mut session = pipeline::chat::ChatSession::open(&gen.spec(record), &job)?;
+    let opts = gen.options();
+    eprintln!(
+        "Chatting with {} (empty line or Ctrl-D to end; Ctrl-C stops a reply).",
+        gen.model
+    );
+    for line in std::io::stdin().lock().lines() {
         let line = line.map_err(|e| Error::io(Path::new("stdin"), e))?;
         if line.trim().is_empty() {
             break;
         }
-        messages.push(ChatMessage::new("user", line.trim()));
-        let g = m.generate(&messages, opts, &cancel, |piece| {
-            let _ = out.write_all(piece.as_bytes());
-            let _ = out.flush();
-        })?;
+        job.cancel_token().reset();
+        session.send(&line, &opts, &job)?;
         println!();
-        if let Some(lib) = lib.as_mut() {
-            let cid = match conversation {
-                Some(c) => c,
-                None => {
-                    let title: String = line.trim().chars().take(40).collect();
-                    let c = lib.create_conversation(persona, &title)?;
-                    conversation = Some(c);
-                    c
-                }
-            };
-            lib.add_message(cid, "user", line.trim(), "{}", None)?;
-            lib.add_message(cid, "assistant", &g.text, &settings, None)?;
-        }
-        messages.push(ChatMessage::new("assistant", &g.text));
     }
-    if let Some(c) = conversation {
+    if let Some(c) = session.conversation() {
         eprintln!("Saved as conversation #{c}.");
     }
     Ok(())
 }
 
 fn generate(gen: &GenArgs, json: bool, prompt: &str) -> Result<(), Error> {
-    use dramatis::model::ChatMessage;
-    use std::io::Write;
-    let mut m = gen.load()?;
-    let mut messages = gen.start();
-    messages.push(ChatMessage::new("user", prompt));
-    let opts = gen.options();
-    let cancel = CancelToken::new();
-    let mut stdout = std::io::stdout();
-    let g = m.generate(&messages, &opts, &cancel, |piece| {
-        if !json {
-            let _ = stdout.write_all(piece.as_bytes());
-            let _ = stdout.flush();
-        }
-    })?;
+    let job = token_job(json);
+    let mut session = pipeline::chat::ChatSession::open(&gen.spec(None), &job)?;
+    let g = session.send(prompt, &gen.options(), &job)?;
     if json {
         return print_json(&g);
     }

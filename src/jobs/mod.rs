@@ -275,6 +275,11 @@ impl CancelToken {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+    /// Clear a cancel that was acted on, so the next step can run (the next
+    /// reply of a chat after the user stopped one).
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::Relaxed)
+    }
 }
 
 /// The context a long step runs in: where to report and when to stop.

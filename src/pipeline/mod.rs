@@ -5,8 +5,10 @@
 //! - import and extract ([`import_all`], [`extract_files`]), a dataset
 //!   ([`build_dataset`]), a persona in the library ([`persona::create_persona`]);
 //! - training ([`train::train`], [`train::resume`], [`train::estimate`]);
+//! - chat ([`chat::ChatSession`]);
 //! - models ([`models::load_model`], [`models::devices`]).
 
+pub mod chat;
 pub mod models;
 pub mod persona;
 pub mod train;
