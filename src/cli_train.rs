@@ -2,14 +2,13 @@
 
 use clap::Args;
 use dramatis::jobs::Error;
-use dramatis::model::Model;
 use dramatis::pipeline::{
     self,
-    models::{load_model, number_format},
+    models::load_model,
     train::{read_samples, LibraryTarget, TrainRequest, TrainSettings},
 };
 use dramatis::tune::{self, Preset, TrainEvent};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -416,52 +415,42 @@ enum AdapterCmd {
     },
 }
 
-fn gguf_type(s: &str) -> Result<candle_core::quantized::GgmlDType, Error> {
-    number_format("--gguf-type", s, &["f16", "q8_0", "f32"])
-}
-
-fn model_with_adapter(spec: &str, adapter: &Path) -> Result<Model, Error> {
-    // Dense weights: merging needs them, and it avoids a second rounding.
-    let mut m = load_model(spec, "cpu", None)?;
-    dramatis::model::adapter::load_peft(adapter, &mut m.net)?;
-    Ok(m)
-}
-
 pub fn adapter(a: AdapterArgs) -> Result<(), Error> {
-    use dramatis::model::export;
+    use dramatis::pipeline::export::{self, MergeRequest};
+    let (job, bar) = crate::cli_job(false);
     match a.cmd {
         AdapterCmd::Merge {
             model,
             adapter,
             out,
-            gguf_type: ty,
+            gguf_type,
         } => {
-            let m = model_with_adapter(&model, &adapter)?;
-            if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
-                export::write_gguf(&m, &out, gguf_type(&ty)?)?;
-            } else {
-                export::write_hf_folder(&m, &out)?;
-            }
-            println!("{}", out.display());
+            let req = MergeRequest {
+                model,
+                adapter,
+                out,
+                gguf_type,
+            };
+            let out = export::merge(&req, &job);
+            crate::finish_bar(&bar);
+            println!("{}", out?.display());
         }
         AdapterCmd::Export {
             model,
             adapter,
             out,
             system,
-            gguf_type: ty,
+            gguf_type,
         } => {
-            let m = model_with_adapter(&model, &adapter)?;
-            std::fs::create_dir_all(&out).map_err(|e| Error::write(&out, e))?;
-            export::write_gguf(&m, &out.join("model.gguf"), gguf_type(&ty)?)?;
-            let mf = export::ollama_modelfile(&m, "./model.gguf", system.as_deref());
-            dramatis::jobs::write_atomic(&out.join("Modelfile"), mf.as_bytes())?;
-            let peft = out.join("adapter");
-            std::fs::create_dir_all(&peft).map_err(|e| Error::write(&peft, e))?;
-            for f in ["adapter_config.json", "adapter_model.safetensors"] {
-                let bytes = std::fs::read(adapter.join(f)).map_err(|e| Error::io(&adapter.join(f), e))?;
-                dramatis::jobs::write_atomic(&peft.join(f), &bytes)?;
-            }
+            let req = MergeRequest {
+                model,
+                adapter,
+                out,
+                gguf_type,
+            };
+            let out = export::ollama_folder(&req, system.as_deref(), &job);
+            crate::finish_bar(&bar);
+            let out = out?;
             println!("{}", out.display());
             eprintln!(
                 "Run it with Ollama: cd {} && ollama create my-persona -f Modelfile && ollama run my-persona",

@@ -1,6 +1,7 @@
 //! The `dramatis` command line: a thin face on the engine.
 
 mod cli_library;
+mod cli_models;
 mod cli_train;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -63,6 +64,8 @@ enum Command {
     Extract(Box<ExtractArgs>),
     /// The persona library: list, show, export, import, delete.
     Library(cli_library::LibraryArgs),
+    /// Models on this computer, downloads from the Hugging Face hub, devices.
+    Models(cli_models::ModelsArgs),
     /// Create a persona in the library from sources.
     Persona(cli_library::PersonaArgs),
     /// Conversations kept in the library.
@@ -463,6 +466,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Extract(a) => extract(*a),
         Command::Library(a) => cli_library::library(a),
+        Command::Models(a) => cli_models::models(a),
         Command::Persona(a) => cli_library::persona(a),
         Command::Conversations(a) => cli_library::conversations(a),
         Command::Dataset {

@@ -258,3 +258,38 @@ fn cli_generates_with_a_hub_id() {
         .join(COMMIT);
     assert!(snapshot.join("model.safetensors").exists());
 }
+
+/// `dramatis models download|list|devices`: the engine's model actions.
+#[test]
+fn models_download_list_and_devices() {
+    let hub = serve(fixture_files());
+    let cache = tempfile::tempdir().unwrap();
+    let db = cache.path().join("lib.sqlite");
+    let cli = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_dramatis"))
+            .args(args)
+            .env("HF_ENDPOINT", &hub.endpoint)
+            .env("HF_HUB_CACHE", cache.path())
+            .env("DRAMATIS_LIBRARY", &db)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let (_, listed_before) = (cli(&["models", "list"]), cli(&["models", "list", "--json"]));
+    assert_eq!(listed_before.trim(), "[]");
+    let dir = cli(&["models", "download", REPO]);
+    assert!(Path::new(dir.trim()).join("model.safetensors").is_file(), "{dir}");
+    let list: serde_json::Value = serde_json::from_str(&cli(&["models", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["reference"], REPO);
+    assert_eq!(list[0]["kind"], "hub");
+    assert!(list[0]["size_bytes"].as_u64().unwrap() >= hub.files["model.safetensors"].len() as u64);
+    let devices: serde_json::Value = serde_json::from_str(&cli(&["models", "devices", "--json"])).unwrap();
+    let cpu = devices.as_array().unwrap().iter().find(|d| d["name"] == "cpu").unwrap();
+    assert_eq!(cpu["chosen"], true, "no GPU here: auto picks the CPU");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_dramatis"))
+        .args(["models", "download", "not-an-id"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("owner/name"));
+}

@@ -5,10 +5,11 @@
 //! - import and extract ([`import_all`], [`extract_files`]), a dataset
 //!   ([`build_dataset`]), a persona in the library ([`persona::create_persona`]);
 //! - training ([`train::train`], [`train::resume`], [`train::estimate`]);
-//! - chat ([`chat::ChatSession`]);
+//! - chat ([`chat::ChatSession`]); exports ([`export::merge`], [`export::ollama_folder`]);
 //! - models ([`models::load_model`], [`models::devices`]).
 
 pub mod chat;
+pub mod export;
 pub mod models;
 pub mod persona;
 pub mod train;

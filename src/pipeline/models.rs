@@ -1,10 +1,11 @@
 //! Models: loading one as the user named it, the number formats they may
 //! choose, and the devices this computer has.
 
-use crate::jobs::{Error, Result};
+use crate::jobs::{Error, Job, Result};
 use crate::model::{pick_device, LoadOptions, Model, ModelSource, QuantPolicy};
 use candle_core::quantized::GgmlDType;
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 /// A number format by its usual name, one of `allowed` (for `what`, e.g. "the
 /// quantization").
@@ -128,4 +129,87 @@ fn cpu_features() -> Vec<String> {
         }
     }
     f.into_iter().map(String::from).collect()
+}
+
+/// A model on this computer.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalModel {
+    /// How to name it to Dramatis: a hub id (`owner/name`) or a path.
+    pub reference: String,
+    /// "hub" (in the Hugging Face cache), "folder" or "gguf".
+    pub kind: String,
+    pub path: PathBuf,
+    pub size_bytes: u64,
+}
+
+fn size_of(path: &Path) -> u64 {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => m.len(),
+        Ok(m) if m.is_dir() => std::fs::read_dir(path)
+            .map(|rd| rd.flatten().map(|e| size_of(&e.path())).sum())
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The models in the Hugging Face cache that are complete enough to load
+/// (a snapshot with `config.json`), and the library's models that are files
+/// or folders still on disk.
+pub fn local_models(hub_cache: &Path, library: Option<&crate::store::Library>) -> Result<Vec<LocalModel>> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(hub_cache) {
+        let mut repos: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+        repos.sort();
+        for repo in repos {
+            let name = repo
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let Some(id) = name.strip_prefix("models--") else {
+                continue;
+            };
+            let id = id.replacen("--", "/", 1);
+            let snapshots = std::fs::read_dir(repo.join("snapshots"))
+                .into_iter()
+                .flatten()
+                .flatten();
+            if let Some(snap) = snapshots.map(|e| e.path()).find(|p| p.join("config.json").is_file()) {
+                out.push(LocalModel {
+                    reference: id,
+                    kind: "hub".into(),
+                    size_bytes: size_of(&repo.join("blobs")),
+                    path: snap,
+                });
+            }
+        }
+    }
+    if let Some(lib) = library {
+        for m in lib.models()? {
+            let p = PathBuf::from(&m.reference);
+            let known = out.iter().any(|o| o.reference == m.reference || o.path == p);
+            if !known && p.exists() {
+                out.push(LocalModel {
+                    kind: if p.is_dir() { "folder" } else { "gguf" }.into(),
+                    size_bytes: size_of(&p),
+                    reference: m.reference,
+                    path: p,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Download `owner/name[@revision]` into the Hugging Face cache (resuming
+/// partial files), with progress in bytes through the job; returns the
+/// snapshot folder. A cancel takes effect between files.
+pub fn download(id: &str, job: &Job) -> Result<PathBuf> {
+    match ModelSource::parse(id) {
+        Ok(ModelSource::Hub { repo, revision }) => {
+            crate::model::hub::HubClient::from_env().snapshot(&repo, &revision, Some(job))
+        }
+        _ => Err(Error::Invalid(format!(
+            "\"{id}\" is not a Hugging Face model id; write it as owner/name, e.g. HuggingFaceTB/SmolLM2-360M-Instruct"
+        ))),
+    }
 }
