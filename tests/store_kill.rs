@@ -2,7 +2,24 @@
 //! dataset edits and chat writes leaves a library that passes
 //! `PRAGMA integrity_check` and holds every item it had reported committed.
 
-use dramatis::store::Library;
+use dramatis::dataset;
+use dramatis::ingest::IngestOptions;
+use dramatis::jobs::Error;
+use dramatis::store::{Library, Persona};
+use std::path::Path;
+
+/// Set in the child process: the library `stress_writer` writes to.
+const STRESS_DB: &str = "DRAMATIS_STRESS_DB";
+
+/// The writer the test kills: does nothing in a normal test run.
+#[test]
+fn stress_writer() {
+    if let Some(db) = std::env::var_os(STRESS_DB) {
+        let mut lib = Library::open(Path::new(&db)).unwrap();
+        stress(&mut lib).unwrap();
+    }
+}
+
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -14,8 +31,10 @@ fn killed_writers_leave_a_sound_library() {
     let mut seed: u64 = 0x5eed_1234_abcd_0001;
     let mut verified = 0usize;
     for round in 0..8 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dramatis"))
-            .args(["library", "--db", db.to_str().unwrap(), "stress"])
+        // This test binary again, running only `stress_writer` below.
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "stress_writer", "--nocapture", "--test-threads", "1"])
+            .env(STRESS_DB, &db)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -89,4 +108,55 @@ fn killed_writers_leave_a_sound_library() {
         verified > 50,
         "the writer got little done before each kill: {verified} items checked"
     );
+}
+
+/// Write items forever, printing each one after its commit; the crash test
+/// kills this process at random points and checks what was printed is there.
+fn stress(lib: &mut Library) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for i in 0u64.. {
+        let text = format!("第1幕\n皇帝：第{i}次。\n甄嬛：臣妾记得第{i}次。\n");
+        let doc = dramatis::ingest::import_bytes(Path::new("s.txt"), text.as_bytes(), &IngestOptions::default())?;
+        let src = lib.add_source(&doc, text.as_bytes())?;
+        writeln!(out, "source {src} {}", doc.text.len()).ok();
+        let pid = lib.create_persona(
+            &Persona {
+                name: format!("p{i}"),
+                character: "甄嬛".into(),
+                ..Default::default()
+            },
+            &[src],
+        )?;
+        writeln!(out, "persona {pid} p{i}").ok();
+        let samples: Vec<_> = (0..40)
+            .map(|j| dataset::Sample {
+                system: String::new(),
+                instruction: format!("q{i}-{j}"),
+                input: String::new(),
+                output: format!("a{i}-{j}"),
+                history: Vec::new(),
+                scene: None,
+                split: dataset::Split::Train,
+            })
+            .collect();
+        let did = lib.create_dataset(Some(pid), &format!("d{i}"), &samples, "{}")?;
+        writeln!(out, "dataset {did} 40").ok();
+        let row = lib.dataset_rows(did)?[7].id;
+        lib.set_row_enabled(row, false)?;
+        writeln!(out, "disabled {did} {row}").ok();
+        let cid = lib.create_conversation(Some(pid), &format!("c{i}"))?;
+        for k in 0..5 {
+            let mid = lib.add_message(
+                cid,
+                if k % 2 == 0 { "user" } else { "assistant" },
+                &format!("m{i}-{k}"),
+                "{}",
+                None,
+            )?;
+            writeln!(out, "message {cid} {mid} m{i}-{k}").ok();
+        }
+        out.flush().ok();
+    }
+    Ok(())
 }

@@ -33,7 +33,7 @@ enum ModelsCommand {
 pub fn models(a: ModelsArgs) -> Result<(), Error> {
     match a.command {
         ModelsCommand::List { db, json } => {
-            let lib = dramatis::store::Library::open(&crate::cli_library::library_path(&db))?;
+            let lib = dramatis::store::Library::open(&crate::library::library_path(&db))?;
             let cache = dramatis::model::hub::HubClient::from_env().cache_dir;
             let list = models::local_models(&cache, Some(&lib))?;
             if json {
