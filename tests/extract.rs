@@ -376,3 +376,63 @@ fn fountain_extensions_are_separate_directions() {
     assert_eq!(got[0], ("BRICK".to_owned(), "Still here.".to_owned()));
     assert_eq!(s.utterances[0].directions, vec!["V.O.", "CONT'D"]);
 }
+
+/// The same play (the tinyshakespeare sample) rewritten in each layout of
+/// printed editions reads back as the same speeches: speaker and text.
+#[test]
+fn play_layouts_agree_on_a_whole_play() {
+    let src = std::fs::read_to_string(common::samples().join("plays/tinyshakespeare.txt")).unwrap();
+    let (_, gold, _) = speeches(&src, "own-line.txt");
+    // Blocks `Name:\nline\nline` become `NAME. line\nline` (capitals, blank
+    // lines kept) and `Name. line\n    line` (as written, no blank lines).
+    let mut caps = String::new();
+    let mut old = String::new();
+    for block in src.split("\n\n") {
+        let mut lines = block.trim().lines();
+        let (Some(cue), Some(first)) = (lines.next(), lines.next()) else {
+            continue;
+        };
+        let name = cue.trim_end_matches(':');
+        caps.push_str(&format!("{}. {first}\n", name.to_uppercase()));
+        old.push_str(&format!("  {name}. {first}\n"));
+        for l in lines {
+            caps.push_str(&format!("{l}\n"));
+            old.push_str(&format!("    {l}\n"));
+        }
+        caps.push('\n');
+    }
+    for (text, upper) in [(&caps, true), (&old, false)] {
+        let (layout, got, _) = speeches(text, "inline.txt");
+        assert_eq!(layout, Layout::Play);
+        let want: Vec<(String, String)> = gold
+            .iter()
+            .map(|(n, t)| (if upper { n.to_uppercase() } else { n.clone() }, t.clone()))
+            .collect();
+        // Speeches read with the same speaker and text, each counted once
+        // (a multiset, so one miss does not shift all that follow).
+        let mut left: std::collections::HashMap<&(String, String), usize> = std::collections::HashMap::new();
+        for g in &got {
+            *left.entry(g).or_default() += 1;
+        }
+        let right = want
+            .iter()
+            .filter(|w| {
+                left.get_mut(w)
+                    .is_some_and(|n| std::mem::replace(n, n.saturating_sub(1)) > 0)
+            })
+            .count();
+        let share = right as f64 / want.len() as f64;
+        println!(
+            "inline cues ({}): {right} of {} speeches right ({:.1}%), {} read",
+            if upper {
+                "capitals"
+            } else {
+                "as written, no blank lines"
+            },
+            want.len(),
+            100.0 * share,
+            got.len()
+        );
+        assert!(share >= 0.97, "{right}/{}", want.len());
+    }
+}

@@ -8,7 +8,7 @@
 //! (`Nay. Answer me`, `Good my lord: how does…`), so a cue is only believed
 //! when its name recurs as a cue in the document or it opens a paragraph.
 
-use super::novel::lexicon::is_stop_word;
+use super::novel::lexicon::{is_stop_word, EN_TITLES};
 use super::script::{is_heading, is_play_cue, speaker_tag};
 use super::FastMap;
 
@@ -111,10 +111,14 @@ pub fn cue_name_ok(name: &str) -> bool {
     {
         return false;
     }
-    if words.len() == 1 && (is_roman(words[0]) || is_stop_word(words[0]) || NOT_SPEAKERS.contains(&words[0])) {
+    // Several speak at once: `All. Speak, speak.`
+    let group = ["All", "Both", "Omnes", "Chorus"].contains(&capitalised(words[0]).as_str());
+    if words.len() == 1 && !group && (is_roman(words[0]) || NOT_SPEAKERS.contains(&words[0])) {
         return false;
     }
-    if words.len() == 1 && words[0].len() > 1 && is_stop_word(&capitalised(words[0])) {
+    // `LORD.`, `KING.`: a title alone is a speaker in a play.
+    let cap = capitalised(words[0]);
+    if words.len() == 1 && !group && is_stop_word(&cap) && !EN_TITLES.contains(&cap.as_str()) {
         return false;
     }
     // `Chapter I. The Ball`, `Book II. …`: headings, not speakers.
@@ -281,11 +285,27 @@ pub fn is_direction_text(open: char, inner: &str) -> bool {
         || (t.ends_with('.') && t.split_whitespace().count() <= 2 && !t.contains(','))
 }
 
+/// Leading whitespace, a tab counted as four spaces.
+fn indent(line: &str) -> usize {
+    line.chars()
+        .take_while(|c| c.is_whitespace())
+        .map(|c| if c == '\t' { 4 } else { 1 })
+        .sum()
+}
+
 /// What a play's cue lines say: how often each name stands in a cue of
 /// either layout. A name seen once is likely a verse line, not a speaker.
 #[derive(Debug, Default)]
 pub struct CueNames {
     counts: FastMap<String, usize>,
+    /// The same, counting only cues that open a paragraph.
+    opening: FastMap<String, usize>,
+    /// Whether speeches are separated by blank lines: then a name is only
+    /// evidence of a cue where it opens a paragraph (`Give me thy hand:` ends
+    /// many verse lines of a long play).
+    blank_separated: bool,
+    /// Old editions indent the verse under a cue: `  Ham. To be…` / `    Whether…`.
+    cue_indent: Option<usize>,
     /// Lines that are inline cues of a name seen at least [`MIN_INLINE`] times.
     pub inline_lines: usize,
     /// Whether the document is a play of inline cues: then a minor character's
@@ -299,25 +319,54 @@ pub const MIN_INLINE: usize = 3;
 impl CueNames {
     pub fn scan(text: &str) -> Self {
         let mut counts: FastMap<String, usize> = FastMap::default();
+        let mut opening: FastMap<String, usize> = FastMap::default();
         let mut inline: FastMap<String, usize> = FastMap::default();
+        let (mut cue_lines, mut opening_lines) = (0usize, 0usize);
+        let mut inline_indents: Vec<(&str, usize)> = Vec::new();
+        let mut prev_blank = true;
         for line in text.lines().take(200_000) {
             let t = line.trim();
+            let opens = std::mem::replace(&mut prev_blank, t.is_empty());
             if t.is_empty() {
                 continue;
             }
-            if let Some(c) = inline_cue(t) {
+            let name = if let Some(c) = inline_cue(t) {
                 *inline.entry(c.name.to_owned()).or_default() += 1;
-                *counts.entry(c.name.to_owned()).or_default() += 1;
+                inline_indents.push((c.name, indent(line)));
+                c.name
             } else if is_play_cue(t) {
-                *counts.entry(t.trim_end_matches('.').to_owned()).or_default() += 1;
+                t.trim_end_matches('.')
             } else if let Some(tag) = speaker_tag(t) {
-                *counts.entry(tag.name.to_owned()).or_default() += 1;
+                tag.name
+            } else {
+                continue;
+            };
+            *counts.entry(name.to_owned()).or_default() += 1;
+            cue_lines += 1;
+            if opens {
+                *opening.entry(name.to_owned()).or_default() += 1;
+                opening_lines += 1;
             }
         }
         let inline_lines = inline.values().filter(|&&n| n >= MIN_INLINE).sum();
         let recurring = inline.values().filter(|&&n| n >= MIN_INLINE).count();
+        // The indentation of most cues of recurring names, if nearly all share one.
+        let mut by_indent: FastMap<usize, usize> = FastMap::default();
+        for (name, ind) in &inline_indents {
+            if inline.get(*name).is_some_and(|&n| n >= MIN_INLINE) {
+                *by_indent.entry(*ind).or_default() += 1;
+            }
+        }
+        let cue_indent = by_indent
+            .iter()
+            .max_by_key(|(_, &n)| n)
+            .filter(|(_, &n)| n * 10 >= inline_lines * 9)
+            .map(|(&i, _)| i);
         CueNames {
             counts,
+            opening,
+            blank_separated: opening_lines * 2 > cue_lines,
+            cue_indent,
             inline_lines,
             inline_play: inline_lines >= 6 && recurring >= 2,
         }
@@ -327,16 +376,23 @@ impl CueNames {
         self.counts.get(name).copied().unwrap_or(0)
     }
 
-    /// An inline cue is believed in a play of inline cues or when its name recurs.
-    pub fn believe_inline(&self, name: &str, para_start: bool) -> bool {
+    /// An inline cue is believed where cues stand (at the cues' indentation,
+    /// at a paragraph's start when speeches are set off by blank lines), in a
+    /// play of inline cues or when its name recurs.
+    pub fn believe_inline(&self, name: &str, para_start: bool, line: &str) -> bool {
+        if self.cue_indent.is_some_and(|i| i != indent(line)) {
+            return false;
+        }
+        if self.blank_separated {
+            return para_start || self.opening.get(name).copied().unwrap_or(0) >= 2;
+        }
         self.inline_play || self.believe(name, para_start)
     }
 
     /// A cue is believed when it opens a paragraph or its name recurs.
     pub fn believe(&self, name: &str, para_start: bool) -> bool {
-        let all_caps = !name.chars().any(char::is_lowercase);
-        let n = self.count(name);
-        n >= MIN_INLINE || (n >= 2 && (para_start || all_caps)) || (para_start && all_caps)
+        let opening = self.opening.get(name).copied().unwrap_or(0);
+        para_start || opening >= 2 || (!self.blank_separated && self.count(name) >= 2)
     }
 }
 

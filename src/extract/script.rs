@@ -321,7 +321,7 @@ pub fn parse(c: &mut Collector, layout: Layout) {
         }
         if play {
             if let Some(ic) = inline_cue(t)
-                .filter(|ic| names.believe_inline(ic.name, opens) && !(under_heading && names.count(ic.name) < 2))
+                .filter(|ic| names.believe_inline(ic.name, opens, raw) && !(under_heading && names.count(ic.name) < 2))
             {
                 flush(c, &cue, &mut speech);
                 cue = Some((ic.name.to_owned(), ic.direction.map(str::to_owned)));
@@ -334,7 +334,9 @@ pub fn parse(c: &mut Collector, layout: Layout) {
             tag_at(t, true).filter(|tag| !play && script_names.get(tag.name).is_some_and(|&n| n >= 2))
         });
         // In a play, `Good my lord: how does…` is verse, unless the name is a cue.
-        if let Some(tag) = tag.filter(|tag| !play || names.believe(tag.name, opens)) {
+        // Nor is a line right under a cue: a cue has a speech.
+        let under_cue = cue.is_some() && speech.is_empty() && !opens;
+        if let Some(tag) = tag.filter(|tag| !play || (names.believe(tag.name, opens) && !under_cue)) {
             flush(c, &cue, &mut speech);
             let body = &t[tag.text_start..];
             cue = Some((tag.name.to_owned(), tag.direction.map(str::to_owned)));
@@ -367,7 +369,8 @@ pub fn parse(c: &mut Collector, layout: Layout) {
         }
         flush(c, &cue, &mut speech);
         c.context(t);
-        para_start = play;
+        // `Enter Hamlet.` stands before a cue, as a blank line does.
+        para_start = play && is_stage_line(t);
     }
     flush(c, &cue, &mut speech);
 }
