@@ -32,3 +32,19 @@ fn wp_dev_with_the_name_list() {
     s.print("WP dev, name list given");
     assert!(s.overall() >= WP_ALL_FLOOR, "all {:.3}", s.overall());
 }
+
+/// Per novel, with the cast given and discovered; printed with --nocapture.
+#[test]
+fn pdnc_per_novel_given_and_discovered() {
+    let rows = corpora::report_pdnc();
+    assert!(rows.len() >= 14, "all development novels are scored: {}", rows.len());
+    // The confirmed cast never makes a novel worse than the discovered one.
+    for (name, given, found) in &rows {
+        assert!(
+            given.overall() + 0.005 >= found.overall(),
+            "{name}: cast given {:.3} < discovered {:.3}",
+            given.overall(),
+            found.overall()
+        );
+    }
+}

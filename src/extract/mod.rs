@@ -14,6 +14,9 @@ use std::ops::Range;
 
 pub use cast::{AliasSuggestion, Cast, CastHint, CastMember};
 
+/// Confidence under which an utterance is marked [`Utterance::unsure`].
+pub const UNSURE_BELOW: f32 = 0.6;
+
 /// How the source is laid out, which decides how speakers are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -62,6 +65,10 @@ pub struct Utterance {
     pub speaker: Option<String>,
     pub text: String,
     pub confidence: f32,
+    /// Low confidence: the app shows these for review, lowest first. Set
+    /// below [`UNSURE_BELOW`], where the attribution bench measures that
+    /// fewer than about two in three are right.
+    pub unsure: bool,
     /// Start and end offsets in Unicode scalar values into the decoded original text.
     pub start: usize,
     pub end: usize,
@@ -178,6 +185,7 @@ impl<'d> Collector<'d> {
             speaker,
             text,
             confidence,
+            unsure: confidence < UNSURE_BELOW,
             start: 0,
             end: 0,
             scene,
