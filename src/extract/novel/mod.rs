@@ -225,7 +225,8 @@ fn fill_exchange(ch: &mut [Pending]) {
         .or_else(|| ch[a.min(k)].recent_names.iter().find(|n| **n != sa).cloned());
         let d = a.abs_diff(k);
         let who = if d % 2 == 0 { Some(sa) } else { sb };
-        if let Some(w) = who {
+        // Whom the quote addresses does not say it.
+        if let Some(w) = who.filter(|w| ch[k].vocative.as_ref() != Some(w)) {
             fills.push((k, w));
         }
     }
@@ -558,6 +559,16 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
                 }
                 // Who is addressed: a name at the start or end of the quote, set off by a comma.
                 let voc = vocative(&names, &utext, zh);
+                // The one addressed is not the speaker, unless the narration names
+                // them (`"Emma, Emma," said Emma to herself` is rare but explicit).
+                let (speaker, method, conf) = if voc.is_some() && speaker == voc && method != Attribution::Explicit {
+                    match prev_speaker.clone().filter(|p| Some(p) != voc.as_ref()) {
+                        Some(p) => (Some(p), Attribution::Alternation, TURN_CONF),
+                        None => (None, Attribution::Unknown, 0.0),
+                    }
+                } else {
+                    (speaker, method, conf)
+                };
                 addressee = voc.clone().filter(|a| Some(a) != speaker.as_ref());
                 if let Some(s) = &speaker {
                     last_mentions.push(s.clone());

@@ -361,7 +361,21 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
     }
     if hints.is_empty() {
         for (n, _) in discover_names(text, zh, en_spans) {
-            alias.insert(n.clone(), n);
+            // "Elizabeth's" is Elizabeth, never a person of its own.
+            match n
+                .strip_suffix("'s")
+                .or_else(|| n.strip_suffix("’s"))
+                .filter(|b| !b.is_empty())
+            {
+                Some(base) => {
+                    let base = base.to_owned();
+                    alias.insert(n, base.clone());
+                    alias.entry(base.clone()).or_insert(base);
+                }
+                None => {
+                    alias.insert(n.clone(), n);
+                }
+            }
         }
         if !zh {
             // "Emma Woodhouse" → also "Emma"; "Mr. Knightley" stays itself.
