@@ -225,10 +225,12 @@ fn chinese_novel_attribution() {
             dramatis::extract::CastHint {
                 aliases: vec!["孙少平".into(), "少平".into()],
                 gender: Some('M'),
+                ..Default::default()
             },
             dramatis::extract::CastHint {
                 aliases: vec!["田晓霞".into(), "晓霞".into()],
                 gender: Some('F'),
+                ..Default::default()
             },
         ],
         ..Default::default()
@@ -457,4 +459,32 @@ fn novel_speakers_are_people() {
         .members
         .iter()
         .all(|m| m.name != "Longbourn" && !m.name.ends_with("'s")));
+}
+
+/// A first-person narrator ("I said") speaks as the cast member the person
+/// marked as the narrator.
+#[test]
+fn novel_narrator_is_the_confirmed_member() {
+    let text = "Chapter 1\n\n\"Where are you going?\" asked Polina.\n\n\"To the tables,\" I said.\n\n\"Then go,\" said Polina.\n";
+    let d = import_bytes(Path::new("n.txt"), text.as_bytes(), &IngestOptions::default()).unwrap();
+    let hint = |a: &[&str], g: char, narrator: bool| dramatis::extract::CastHint {
+        aliases: a.iter().map(|s| s.to_string()).collect(),
+        gender: Some(g),
+        narrator,
+    };
+    let opts = ExtractOptions {
+        known_cast: vec![
+            hint(&["Polina"], 'F', false),
+            hint(&["Alexei Ivanovich", "Alexei"], 'M', true),
+        ],
+        ..Default::default()
+    };
+    let s = extract(&[d], &opts);
+    let got: Vec<Option<&str>> = s.utterances.iter().map(|u| u.speaker.as_deref()).collect();
+    assert_eq!(got, vec![Some("Polina"), Some("Alexei Ivanovich"), Some("Polina")]);
+    // Without the answer the narrator stays "I", flagged for review.
+    let d = import_bytes(Path::new("n.txt"), text.as_bytes(), &IngestOptions::default()).unwrap();
+    let s = extract(&[d], &ExtractOptions::default());
+    assert_eq!(s.utterances[1].speaker.as_deref(), Some("I"));
+    assert!(s.utterances[1].unsure);
 }

@@ -612,7 +612,16 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
     .collect();
     fill_exchanges(&mut out, if zh { 3 } else { 0 });
     let narrator = if zh { "我" } else { "I" };
-    resolve_narrator(&mut out, narrator);
+    // The narrator the person confirmed, else the one the quotes around the
+    // narrator's own address by name.
+    match hints.iter().find(|h| h.narrator).and_then(|h| h.aliases.first()) {
+        Some(main) => {
+            for p in out.iter_mut().filter(|p| p.speaker.as_deref() == Some(narrator)) {
+                p.speaker = Some(main.clone());
+            }
+        }
+        None => resolve_narrator(&mut out, narrator),
+    }
     for p in out.iter_mut().filter(|p| p.speaker.as_deref() == Some(narrator)) {
         p.conf = p.conf.min(UNNAMED_NARRATOR_CONF);
     }
@@ -642,6 +651,7 @@ mod tests {
             .map(|(a, g)| CastHint {
                 aliases: a.iter().map(|s| s.to_string()).collect(),
                 gender: Some(*g),
+                ..Default::default()
             })
             .collect();
         build_names("", false, &hints, &[])
@@ -703,6 +713,7 @@ mod tests {
         .map(|(a, g)| CastHint {
             aliases: a.iter().map(|s| s.to_string()).collect(),
             gender: Some(*g),
+            ..Default::default()
         })
         .collect();
         let n = build_names("", true, &hints, &[]);
@@ -739,6 +750,7 @@ mod tests {
         let hints = vec![CastHint {
             aliases: vec!["Christopher Robin - Story".into()],
             gender: Some('M'),
+            ..Default::default()
         }];
         let n = build_names("", false, &hints, &[]);
         assert_eq!(n.canonical("Christopher Robin"), Some("Christopher Robin - Story"));
@@ -754,10 +766,12 @@ mod tests {
             CastHint {
                 aliases: vec!["Bounderby".into()],
                 gender: None,
+                ..Default::default()
             },
             CastHint {
                 aliases: vec!["Josiah Bounderby".into(), "Mr. Bounderby".into()],
                 gender: Some('M'),
+                ..Default::default()
             },
         ];
         let n = build_names("", false, &hints, &[]);
@@ -778,10 +792,12 @@ mod tests {
             CastHint {
                 aliases: vec!["Emma".into()],
                 gender: Some('F'),
+                ..Default::default()
             },
             CastHint {
                 aliases: vec!["Mr. Elton".into()],
                 gender: Some('M'),
+                ..Default::default()
             },
         ];
         let s = super::super::extract(
