@@ -4,11 +4,11 @@
 #[path = "support/corpora.rs"]
 mod corpora;
 
-/// Floors near the targets of the issue (measured on 14 novels: PDNC explicit 95.3%, all 74.9%;
+/// Floors at the targets of the issue (measured on 14 novels: PDNC explicit 95.3%, all 76.3%;
 /// WP 82.6%), so a change that drops below a target fails
 /// (see the README's "Quality" table); raise them when the rules improve.
 const PDNC_EXPLICIT_FLOOR: f64 = 0.95;
-const PDNC_ALL_FLOOR: f64 = 0.72;
+const PDNC_ALL_FLOOR: f64 = 0.75;
 const WP_ALL_FLOOR: f64 = 0.80;
 
 #[test]
