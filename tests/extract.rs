@@ -488,3 +488,14 @@ fn novel_narrator_is_the_confirmed_member() {
     assert_eq!(s.utterances[1].speaker.as_deref(), Some("I"));
     assert!(s.utterances[1].unsure);
 }
+
+/// A place that the narration names like a person (`in Longbourn`) speaks no lines.
+#[test]
+fn novel_places_do_not_speak() {
+    let text = "Chapter 1\n\nIt rained in Longbourn. Life in Longbourn was quiet, and Kitty walked into Longbourn at noon.\n\n\"Good morning,\" said Kitty.\n\nLongbourn seemed asleep. \"Is anyone awake?\"\n\n\"No one,\" said Kitty.\n";
+    let d = import_bytes(Path::new("n.txt"), text.as_bytes(), &IngestOptions::default()).unwrap();
+    let s = extract(&[d], &ExtractOptions::default());
+    let got: Vec<Option<&str>> = s.utterances.iter().map(|u| u.speaker.as_deref()).collect();
+    assert!(got.iter().all(|g| *g != Some("Longbourn")), "{got:?}");
+    assert_eq!(got[0], Some("Kitty"));
+}
