@@ -4,11 +4,11 @@
 #[path = "support/corpora.rs"]
 mod corpora;
 
-/// Floors at the targets of the issue (measured: PDNC explicit 95.2%, all
-/// 73.5%; WP 82.6%), so a change that drops below a target fails
+/// Floors at the targets of the issue (measured on 14 novels: PDNC explicit 95.3%, all 76.3%;
+/// WP 82.6%), so a change that drops below a target fails
 /// (see the README's "Quality" table); raise them when the rules improve.
 const PDNC_EXPLICIT_FLOOR: f64 = 0.95;
-const PDNC_ALL_FLOOR: f64 = 0.72;
+const PDNC_ALL_FLOOR: f64 = 0.75;
 const WP_ALL_FLOOR: f64 = 0.80;
 
 #[test]
@@ -31,4 +31,20 @@ fn wp_dev_with_the_name_list() {
     let s = corpora::score_wp(true);
     s.print("WP dev, name list given");
     assert!(s.overall() >= WP_ALL_FLOOR, "all {:.3}", s.overall());
+}
+
+/// Per novel, with the cast given and discovered; printed with --nocapture.
+#[test]
+fn pdnc_per_novel_given_and_discovered() {
+    let rows = corpora::report_pdnc();
+    assert!(rows.len() >= 14, "all development novels are scored: {}", rows.len());
+    // The confirmed cast never makes a novel worse than the discovered one.
+    for (name, given, found) in &rows {
+        assert!(
+            given.overall() + 0.005 >= found.overall(),
+            "{name}: cast given {:.3} < discovered {:.3}",
+            given.overall(),
+            found.overall()
+        );
+    }
 }

@@ -13,6 +13,10 @@ pub struct CastHint {
     /// 'M' or 'F' where known.
     #[serde(default)]
     pub gender: Option<char>,
+    /// The first-person narrator ("I said"): the app asks who tells the story
+    /// when a novel has many such quotes, and the answer is marked here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub narrator: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

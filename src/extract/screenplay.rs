@@ -123,10 +123,17 @@ pub fn parse(c: &mut Collector) {
         if was_blank && next_text && is_character_cue(t) {
             let name = cue_name(t).to_owned();
             let mut dirs: Vec<String> = Vec::new();
-            if let (Some(a), Some(b)) = (t.find('('), t.rfind(')')) {
-                if a < b {
-                    dirs.push(t[a + 1..b].to_owned());
+            // Each extension on its own: `(V.O.) (CONT'D)` is two, not `V.O.) (CONT'D`.
+            let mut rest = t;
+            while let Some(a) = rest.find('(') {
+                let Some(b) = rest[a..].find(')').map(|b| a + b) else {
+                    break;
+                };
+                let ext = rest[a + 1..b].trim();
+                if !ext.is_empty() {
+                    dirs.push(ext.to_owned());
                 }
+                rest = &rest[b + 1..];
             }
             let mut parts: Vec<&str> = Vec::new();
             let (mut s, mut e) = (usize::MAX, 0);

@@ -1,6 +1,9 @@
 //! Scripts (`角色：台词`, `NAME: line`) and plays (the speaker on its own line).
 
-use super::{lines_with_offsets, offset_in, strip_directions, Attribution, Collector, Layout, UtteranceKind};
+use super::play::{inline_cue, is_direction_text, is_stage_line, CueNames};
+use super::{
+    lines_with_offsets, offset_in, strip_directions_with, Attribution, Collector, FastMap, Layout, UtteranceKind,
+};
 use crate::ingest::text::is_cjk;
 
 /// A speaker tag at the start of a line.
@@ -75,7 +78,15 @@ fn valid_name(name: &str) -> bool {
         n.chars().count() <= 10 && !n.contains(' ')
     } else {
         let words = n.split_whitespace().count();
-        first.is_uppercase()
+        // `ALGERNON. Well: …` is a play's cue and a speech with a colon, not a
+        // name; a full stop inside a name only follows a title or an initial.
+        let inner_stop = n
+            .split_whitespace()
+            .rev()
+            .skip(1)
+            .any(|w| w.ends_with('.') && w.len() > 2 && !super::play::is_title(w.trim_end_matches('.')));
+        !inner_stop
+            && first.is_uppercase()
             && words <= 4
             && n.len() <= 32
             && n.chars().all(|c| c.is_alphanumeric() || " .'-&".contains(c))
@@ -84,6 +95,13 @@ fn valid_name(name: &str) -> bool {
 
 /// Parse `Name:` / `Name（direction）：` at the start of a line.
 pub fn speaker_tag(line: &str) -> Option<SpeakerTag<'_>> {
+    tag_at(line, false)
+}
+
+/// Like [`speaker_tag`], with `quoted` also when the text opens with a
+/// quotation mark: `甄嬛：“良辰美景奈何天”，王爷也读牡丹亭？` in a script, where
+/// the same name also speaks without quotes (in prose it is `他说：“……”`).
+fn tag_at(line: &str, quoted: bool) -> Option<SpeakerTag<'_>> {
     let name_end = line.find(['：', ':', '（', '('])?;
     if name_end == 0 || name_end > 40 {
         return None;
@@ -115,7 +133,7 @@ pub fn speaker_tag(line: &str) -> Option<SpeakerTag<'_>> {
     }
     let text = after.trim_start();
     // `他说：“……”` is prose, not a script line; `10:30` is a time.
-    if text.starts_with(['“', '「', '"', '『', '/']) {
+    if text.starts_with('/') || (!quoted && text.starts_with(['“', '「', '"', '『'])) {
         return None;
     }
     Some(SpeakerTag {
@@ -165,10 +183,22 @@ pub fn is_heading(line: &str) -> bool {
         return true;
     }
     let upper = t.to_ascii_uppercase();
-    for kw in ["ACT ", "SCENE ", "EPISODE ", "CHAPTER ", "PROLOGUE", "EPILOGUE"] {
-        if upper.starts_with(kw) && (t.starts_with(kw) || t.split_whitespace().count() <= 3) {
-            let words = t.split_whitespace().count();
+    let words = t.split_whitespace().count();
+    for kw in [
+        "ACT ", "SCENE ", "EPISODE ", "CHAPTER ", "PROLOGUE", "EPILOGUE", "ACTUS ", "SCENA ", "SCOENA ",
+    ] {
+        if upper.starts_with(kw) && (t.starts_with(kw) || words <= 3) {
             return words <= 8;
+        }
+        // `Scene II. A room of state in the castle.`: a numbered heading.
+        if upper.starts_with(kw) && words <= 14 {
+            let num = t
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .trim_end_matches(['.', ':', ',']);
+            return !num.is_empty()
+                && (num.chars().all(|c| c.is_ascii_digit()) || num.chars().all(|c| "IVXLC".contains(c)));
         }
     }
     false
@@ -193,15 +223,16 @@ fn is_narrator(name: &str) -> bool {
     )
 }
 
-fn is_play_direction(t: &str) -> bool {
-    ["Enter ", "Exit", "Exeunt", "Re-enter", "Flourish", "Alarum", "Sennet"]
-        .iter()
-        .any(|p| t.starts_with(p))
-}
-
 /// Walk a script or play line by line.
 pub fn parse(c: &mut Collector, layout: Layout) {
     let text = c.doc.text.as_str();
+    let play = layout == Layout::Play;
+    let names = if play {
+        CueNames::scan(text)
+    } else {
+        CueNames::default()
+    };
+    let script_names = if play { FastMap::default() } else { tag_counts(text) };
     // Play: the current cue and the speech lines gathered under it.
     let mut cue: Option<(String, Option<String>)> = None;
     let mut speech: Vec<(usize, usize)> = Vec::new();
@@ -211,7 +242,10 @@ pub fn parse(c: &mut Collector, layout: Layout) {
         }
         let (s, e) = (speech[0].0, speech[speech.len() - 1].1);
         let joined: Vec<&str> = speech.iter().map(|&(a, b)| &text[a..b]).collect();
-        let (clean, mut dirs) = strip_directions(&joined.join("\n"));
+        // Verse has spoken parentheses; a script's brackets are all directions.
+        let (clean, mut dirs) = strip_directions_with(&joined.join("\n"), |open, inner| {
+            play && !is_direction_text(open, inner)
+        });
         speech.clear();
         let Some((name, dir)) = cue else { return };
         if let Some(d) = dir {
@@ -230,73 +264,142 @@ pub fn parse(c: &mut Collector, layout: Layout) {
         };
         c.push(Some(name.clone()), clean, s..e, Attribution::Tagged, 1.0, kind, dirs);
     };
+    // Whether the line opens a paragraph: a cue there is believed more readily.
+    let mut para_start = true;
+    // The line under a scene heading is often its place: `Elsinore. A room…`.
+    let mut after_heading = false;
     for (at, raw) in lines_with_offsets(text) {
         let t = raw.trim();
         if t.is_empty() {
-            if layout == Layout::Play {
+            if play {
                 flush(c, &cue, &mut speech);
                 cue = None;
             }
+            para_start = true;
             continue;
         }
+        let opens = std::mem::replace(&mut para_start, false);
+        let under_heading = std::mem::replace(&mut after_heading, false);
         let t_at = at + offset_in(raw, t);
         if is_heading(t) && speaker_tag(t).is_none_or(|tag| tag.text_start >= t.len()) {
             flush(c, &cue, &mut speech);
             cue = None;
             c.new_scene(Some(t.trim_start_matches('#').trim().to_owned()));
+            para_start = true;
+            after_heading = true;
             continue;
         }
         if is_direction_line(t) {
-            flush(c, &cue, &mut speech);
+            let open = t.chars().next().unwrap_or('(');
             let inner: String = t.chars().skip(1).take(t.chars().count().saturating_sub(2)).collect();
-            // A narrator inside brackets: （旁白：……）
-            if let Some(tag) = speaker_tag(&inner).filter(|tag| is_narrator(tag.name)) {
-                let body = inner[tag.text_start..].trim().to_owned();
-                let start = t_at + t.find(&body).unwrap_or(0);
-                c.push(
-                    Some(tag.name.to_owned()),
-                    body.clone(),
-                    start..start + body.len(),
-                    Attribution::Tagged,
-                    1.0,
-                    UtteranceKind::Narration,
-                    Vec::new(),
-                );
-            } else {
+            if play && is_direction_text(open, &inner) {
+                // A direction inside a speech does not end it.
                 c.context(inner.trim());
-            }
-            continue;
-        }
-        if let Some(tag) = speaker_tag(t) {
-            flush(c, &cue, &mut speech);
-            let body = &t[tag.text_start..];
-            if body.is_empty() {
-                // Play layout: `Name:` alone, speech follows.
-                cue = Some((tag.name.to_owned(), tag.direction.map(str::to_owned)));
+                para_start = true;
                 continue;
             }
-            cue = Some((tag.name.to_owned(), tag.direction.map(str::to_owned)));
-            let s = t_at + tag.text_start;
-            speech.push((s, t_at + t.len()));
+            if !play {
+                flush(c, &cue, &mut speech);
+                // A narrator inside brackets: （旁白：……）
+                if let Some(tag) = speaker_tag(&inner).filter(|tag| is_narrator(tag.name)) {
+                    let body = inner[tag.text_start..].trim().to_owned();
+                    let start = t_at + t.find(&body).unwrap_or(0);
+                    c.push(
+                        Some(tag.name.to_owned()),
+                        body.clone(),
+                        start..start + body.len(),
+                        Attribution::Tagged,
+                        1.0,
+                        UtteranceKind::Narration,
+                        Vec::new(),
+                    );
+                } else {
+                    c.context(inner.trim());
+                }
+                continue;
+            }
+        }
+        if play {
+            if let Some(ic) = inline_cue(t)
+                .filter(|ic| names.believe_inline(ic.name, opens, raw) && !(under_heading && names.count(ic.name) < 2))
+            {
+                flush(c, &cue, &mut speech);
+                cue = Some((ic.name.to_owned(), ic.direction.map(str::to_owned)));
+                push_play_line(c, &mut speech, t_at + ic.text_start, &t[ic.text_start..]);
+                continue;
+            }
+        }
+        let tag = speaker_tag(t).or_else(|| {
+            // A script line may open with a quotation when its speaker is known.
+            tag_at(t, true).filter(|tag| !play && script_names.get(tag.name).is_some_and(|&n| n >= 2))
+        });
+        // In a play, `Good my lord: how does…` is verse, unless the name is a cue.
+        // Nor is a line right under a cue: a cue has a speech.
+        let under_cue = cue.is_some() && speech.is_empty() && !opens;
+        if let Some(tag) = tag.filter(|tag| !play || (names.believe(tag.name, opens) && !under_cue)) {
             flush(c, &cue, &mut speech);
-            if layout == Layout::Script {
+            let body = &t[tag.text_start..];
+            cue = Some((tag.name.to_owned(), tag.direction.map(str::to_owned)));
+            if body.is_empty() {
+                // Play layout: `Name:` alone, speech follows.
+                continue;
+            }
+            let s = t_at + tag.text_start;
+            if play {
+                push_play_line(c, &mut speech, s, body);
+            } else {
+                speech.push((s, t_at + t.len()));
+                flush(c, &cue, &mut speech);
                 cue = None;
             }
             continue;
         }
-        if layout == Layout::Play && is_play_cue(t) {
+        if play && is_play_cue(t) && names.believe(t.trim_end_matches('.'), opens) {
             flush(c, &cue, &mut speech);
             cue = Some((t.trim_end_matches('.').to_owned(), None));
             continue;
         }
-        if cue.is_some() && !is_play_direction(t) {
-            speech.push((t_at, t_at + t.len()));
+        if cue.is_some() && !(play && is_stage_line(t)) {
+            if play {
+                push_play_line(c, &mut speech, t_at, t);
+            } else {
+                speech.push((t_at, t_at + t.len()));
+            }
             continue;
         }
         flush(c, &cue, &mut speech);
         c.context(t);
+        // `Enter Hamlet.` stands before a cue, as a blank line does.
+        para_start = play && is_stage_line(t);
     }
     flush(c, &cue, &mut speech);
+}
+
+/// Add a line of a speech; an `Exit.` set off at its end (old editions print
+/// `Farewell.            Exit.`) is a direction for the scene, not speech.
+fn push_play_line(c: &mut Collector, speech: &mut Vec<(usize, usize)>, at: usize, line: &str) {
+    let mut end = line.len();
+    if let Some(i) = line.find("   ") {
+        let tail = line[i..].trim();
+        if is_stage_line(tail) {
+            c.context(tail);
+            end = line[..i].trim_end().len();
+        }
+    }
+    if end > 0 {
+        speech.push((at, at + end));
+    }
+}
+
+/// How often each name stands in a `Name：text` line whose text is not quoted.
+fn tag_counts(text: &str) -> FastMap<&str, usize> {
+    let mut counts: FastMap<&str, usize> = FastMap::default();
+    for line in text.lines() {
+        if let Some(tag) = speaker_tag(line.trim()) {
+            *counts.entry(tag.name).or_default() += 1;
+        }
+    }
+    counts
 }
 
 #[cfg(test)]

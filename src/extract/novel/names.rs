@@ -274,6 +274,9 @@ pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> Ha
         });
     } else {
         let mut strong: std::collections::HashSet<String> = std::collections::HashSet::new();
+        // Where a name stands after `in`, `into`, `near`…: a place (`in
+        // Longbourn`), which speaks no lines; people are seldom there.
+        let mut seen: HashMap<&str, (usize, usize)> = HashMap::new();
         for (line, spans) in en_spans {
             let mut sentence_start = true;
             for &(pos, name) in spans {
@@ -284,6 +287,11 @@ pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> Ha
                 }
                 // "said Emma" / "Emma replied": a speaker even if named once.
                 let prev_word = before.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+                let e = seen.entry(name).or_default();
+                e.1 += 1;
+                if ["in", "into", "near", "inside", "within", "through", "across", "towards"].contains(&prev_word) {
+                    e.0 += 1;
+                }
                 let after = &line[pos + name.len()..];
                 let next_word = after
                     .trim_start()
@@ -298,7 +306,10 @@ pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> Ha
                 sentence_start = false;
             }
         }
-        counts.retain(|n, c| *c >= 3 || strong.contains(n));
+        counts.retain(|n, c| {
+            let (place, all) = seen.get(n.as_str()).copied().unwrap_or((0, 1));
+            (*c >= 3 || strong.contains(n)) && !(place >= 2 && place * 4 >= all)
+        });
     }
     counts
 }
@@ -361,7 +372,21 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
     }
     if hints.is_empty() {
         for (n, _) in discover_names(text, zh, en_spans) {
-            alias.insert(n.clone(), n);
+            // "Elizabeth's" is Elizabeth, never a person of its own.
+            match n
+                .strip_suffix("'s")
+                .or_else(|| n.strip_suffix("’s"))
+                .filter(|b| !b.is_empty())
+            {
+                Some(base) => {
+                    let base = base.to_owned();
+                    alias.insert(n, base.clone());
+                    alias.entry(base.clone()).or_insert(base);
+                }
+                None => {
+                    alias.insert(n.clone(), n);
+                }
+            }
         }
         if !zh {
             // "Emma Woodhouse" → also "Emma"; "Mr. Knightley" stays itself.
