@@ -359,15 +359,15 @@ fn smollm2_learns_the_sample_persona() {
         "--preset",
         "quick",
         "--max-steps",
-        "6",
+        "12",
         "--batch-size",
         "2",
         "--max-len",
         "192",
         "--lr",
-        "1e-3",
+        "2e-3",
         "--eval-every",
-        "6",
+        "12",
         "--max-val",
         "12",
         "--json",
@@ -382,7 +382,7 @@ fn smollm2_learns_the_sample_persona() {
         summary["val_loss_last"].as_f64().unwrap(),
     );
     assert!(last < first - 0.05, "validation loss {first} → {last}");
-    assert_eq!(summary["steps"], 6);
+    assert_eq!(summary["steps"], 12);
     // The adapter answers through the CLI.
     let g = cli(&[
         "generate",
