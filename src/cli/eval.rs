@@ -100,73 +100,63 @@ pub struct AdapterArgs {
     cmd: AdapterCmd,
 }
 
+/// The base model, the adapter, where the merged model goes and its format.
+#[derive(Args)]
+struct MergeArgs {
+    #[arg(long)]
+    model: String,
+    #[arg(long)]
+    adapter: PathBuf,
+    /// `merge`: a folder (Hugging Face layout) or a file ending in .gguf;
+    /// `export`: the Ollama folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// GGUF number format: f16, q8_0 or f32.
+    #[arg(long, default_value = "q8_0")]
+    gguf_type: String,
+}
+
+impl From<MergeArgs> for dramatis::pipeline::export::MergeRequest {
+    fn from(a: MergeArgs) -> Self {
+        Self {
+            model: a.model,
+            adapter: a.adapter,
+            out: a.out,
+            gguf_type: a.gguf_type,
+        }
+    }
+}
+
 #[derive(clap::Subcommand)]
 enum AdapterCmd {
     /// Merge an adapter into the base weights: a Hugging Face folder, or a GGUF file.
     Merge {
-        #[arg(long)]
-        model: String,
-        #[arg(long)]
-        adapter: PathBuf,
-        /// A folder (Hugging Face layout) or a file ending in .gguf.
-        #[arg(long)]
-        out: PathBuf,
-        /// GGUF number format: f16, q8_0 or f32.
-        #[arg(long, default_value = "q8_0")]
-        gguf_type: String,
+        #[command(flatten)]
+        merge: MergeArgs,
     },
     /// Everything Ollama and llama.cpp need in one folder: the merged GGUF,
     /// a Modelfile with the chat template, stops and system prompt, and the
     /// adapter in PEFT layout.
     Export {
-        #[arg(long)]
-        model: String,
-        #[arg(long)]
-        adapter: PathBuf,
-        #[arg(long)]
-        out: PathBuf,
+        #[command(flatten)]
+        merge: MergeArgs,
         /// The persona's system prompt for the Modelfile.
         #[arg(long)]
         system: Option<String>,
-        #[arg(long, default_value = "q8_0")]
-        gguf_type: String,
     },
 }
 
 pub fn adapter(a: AdapterArgs) -> Result<(), Error> {
-    use dramatis::pipeline::export::{self, MergeRequest};
+    use dramatis::pipeline::export;
     let (job, bar) = crate::cli_job(false);
     match a.cmd {
-        AdapterCmd::Merge {
-            model,
-            adapter,
-            out,
-            gguf_type,
-        } => {
-            let req = MergeRequest {
-                model,
-                adapter,
-                out,
-                gguf_type,
-            };
-            let out = export::merge(&req, &job);
+        AdapterCmd::Merge { merge } => {
+            let out = export::merge(&merge.into(), &job);
             crate::finish_bar(&bar);
             println!("{}", out?.display());
         }
-        AdapterCmd::Export {
-            model,
-            adapter,
-            out,
-            system,
-            gguf_type,
-        } => {
-            let req = MergeRequest {
-                model,
-                adapter,
-                out,
-                gguf_type,
-            };
-            let out = export::ollama_folder(&req, system.as_deref(), &job);
+        AdapterCmd::Export { merge, system } => {
+            let out = export::ollama_folder(&merge.into(), system.as_deref(), &job);
             crate::finish_bar(&bar);
             let out = out?;
             println!("{}", out.display());
