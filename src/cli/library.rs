@@ -100,7 +100,7 @@ pub fn library_path(db: &Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(Library::default_path)
 }
 
-fn open(db: &Option<PathBuf>) -> Result<Library, Error> {
+pub(crate) fn open(db: &Option<PathBuf>) -> Result<Library, Error> {
     Library::open(&library_path(db))
 }
 

@@ -1,14 +1,10 @@
 //! `dramatis persona` and `dramatis conversations`.
 
-use super::library::library_path;
+use super::library::open;
 use clap::{Args, Subcommand};
 use dramatis::jobs::{Error, Job};
 use dramatis::store::Library;
 use std::path::PathBuf;
-
-fn open(db: &Option<PathBuf>) -> Result<Library, Error> {
-    Library::open(&library_path(db))
-}
 
 #[derive(Args)]
 pub struct PersonaArgs {

@@ -378,12 +378,16 @@ pub fn memory_available() -> Option<u64> {
         };
         // SAFETY: getrlimit only writes the struct we pass.
         if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } == 0 && lim.rlim_cur != libc::RLIM_INFINITY {
-            let status = std::fs::read_to_string("/proc/self/status").ok();
-            let used = status.as_deref().and_then(|s| kib_field(s, "VmSize:")).unwrap_or(0);
+            let used = self_status_bytes("VmSize:").unwrap_or(0);
             take(Some(lim.rlim_cur.saturating_sub(used)));
         }
     }
     best
+}
+
+/// A `Name:   1234 kB` field of `/proc/self/status` (VmSize, VmHWM…), in bytes.
+pub fn self_status_bytes(name: &str) -> Option<u64> {
+    kib_field(&std::fs::read_to_string("/proc/self/status").ok()?, name)
 }
 
 /// A `Name:   1234 kB` line of a /proc file, in bytes.

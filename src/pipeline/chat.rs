@@ -4,7 +4,7 @@
 
 use super::train::LibraryTarget;
 use crate::jobs::{Error, Event, Job, Result};
-use crate::model::{ChatMessage, ChatModel, GenerateOptions, Generated, LoadOptions, ModelSource, QuantPolicy};
+use crate::model::{ChatMessage, ChatModel, GenerateOptions, Generated, QuantPolicy};
 use crate::store::Library;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -38,18 +38,12 @@ impl ChatSession {
     /// Load the model (and adapter) and start an empty conversation.
     pub fn open(spec: &ChatSpec, job: &Job) -> Result<Self> {
         job.report("load", 0, None, "files", format!("loading {}", spec.model));
-        let source = ModelSource::parse(&spec.model)?;
-        let (device, dtype) = crate::model::pick_device(&spec.device)?;
-        let opts = LoadOptions {
-            device,
-            dtype,
-            policy: if spec.full_precision {
-                QuantPolicy::Dense
-            } else {
-                QuantPolicy::Keep
-            },
+        let policy = if spec.full_precision {
+            QuantPolicy::Dense
+        } else {
+            QuantPolicy::Keep
         };
-        let mut model = ChatModel::load(&source, &opts)?;
+        let mut model = ChatModel::new(super::models::load_with_policy(&spec.model, &spec.device, policy)?);
         job.check()?;
         if let Some(dir) = &spec.adapter {
             model.set_adapter(Some(dir))?;

@@ -39,12 +39,13 @@ pub fn quant_policy(quantize: Option<&str>) -> Result<QuantPolicy> {
 /// Load a model named as the user names it (a .gguf file, a Hugging Face
 /// folder or a hub id) on a device (`auto`, `cpu`, `cuda[:N]`, `metal`).
 pub fn load_model(spec: &str, device: &str, quantize: Option<&str>) -> Result<Model> {
+    load_with_policy(spec, device, quant_policy(quantize)?)
+}
+
+/// [`load_model`] with the weights held as `policy` says.
+pub fn load_with_policy(spec: &str, device: &str, policy: QuantPolicy) -> Result<Model> {
     let (device, dtype) = pick_device(device)?;
-    let opts = LoadOptions {
-        device,
-        dtype,
-        policy: quant_policy(quantize)?,
-    };
+    let opts = LoadOptions { device, dtype, policy };
     Model::load(&ModelSource::parse(spec)?, &opts)
 }
 

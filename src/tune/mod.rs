@@ -204,10 +204,7 @@ struct State {
 
 /// Peak resident memory of this process, where the OS tells it.
 pub fn peak_memory_mib() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    crate::jobs::self_status_bytes("VmHWM:").map(|b| b as f64 / 1048576.0)
 }
 
 /// Tokenize samples (cut to `max_len`, and never longer than the model's
