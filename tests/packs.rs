@@ -32,6 +32,7 @@ fn filled_library(dir: &Path) -> (Library, i64) {
             history: vec![],
             scene: Some(i),
             split: if i == 5 { Split::Validation } else { Split::Train },
+            confidence: None,
         })
         .collect();
     let did = lib.create_dataset(Some(pid), "MAGS", &samples, "{}").unwrap();

@@ -16,6 +16,7 @@ fn sample(i: usize, split: Split) -> Sample {
         history: vec![("早".into(), "早安".into())],
         scene: Some(i),
         split,
+        confidence: None,
     }
 }
 

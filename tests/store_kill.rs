@@ -138,6 +138,7 @@ fn stress(lib: &mut Library) -> Result<(), Error> {
                 history: Vec::new(),
                 scene: None,
                 split: dataset::Split::Train,
+                confidence: None,
             })
             .collect();
         let did = lib.create_dataset(Some(pid), &format!("d{i}"), &samples, "{}")?;

@@ -5,7 +5,8 @@ use super::{Conversation, DatasetOptions, Sample, Split};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LengthStats {
     pub min: usize,
     pub mean: f64,
@@ -31,7 +32,8 @@ impl LengthStats {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct HealthReport {
     /// Replies by the character that had a line before them to answer.
     pub candidates: usize,

@@ -168,6 +168,7 @@ fn alpaca_from(obj: &Map<String, Value>, path: &Path, line: usize) -> Result<Sam
         history,
         scene: None,
         split: Split::Train,
+        confidence: None,
     })
 }
 
@@ -320,6 +321,7 @@ pub fn conversation_to_samples(c: &Conversation) -> Vec<Sample> {
                 history: history.clone(),
                 scene: c.scene,
                 split: c.split,
+                confidence: None,
             });
             history.push((q.value.clone(), a.value.clone()));
         }

@@ -34,6 +34,10 @@ pub struct Sample {
     pub scene: Option<usize>,
     #[serde(skip)]
     pub split: Split,
+    /// How sure extraction was of who said the reply (absent for general
+    /// and imported samples).
+    #[serde(skip)]
+    pub confidence: Option<f32>,
 }
 
 /// A multi-turn conversation in ShareGPT form.
@@ -105,6 +109,8 @@ struct Turn<'a> {
     speaker: &'a str,
     text: String,
     is_character: bool,
+    /// The least sure attribution among the merged lines.
+    confidence: f32,
 }
 
 fn turns<'a>(script: &'a Script, scene: usize, is_char: &dyn Fn(&str) -> bool) -> Vec<Turn<'a>> {
@@ -119,6 +125,7 @@ fn turns<'a>(script: &'a Script, scene: usize, is_char: &dyn Fn(&str) -> bool) -
                 speaker: "",
                 text: u.text.clone(),
                 is_character: false,
+                confidence: u.confidence,
             });
             continue;
         };
@@ -129,11 +136,13 @@ fn turns<'a>(script: &'a Script, scene: usize, is_char: &dyn Fn(&str) -> bool) -
                     t.text.push(' ');
                 }
                 t.text.push_str(&u.text);
+                t.confidence = t.confidence.min(u.confidence);
             }
             _ => out.push(Turn {
                 speaker: sp,
                 text: u.text.clone(),
                 is_character: is_char(sp),
+                confidence: u.confidence,
             }),
         }
     }
@@ -237,6 +246,7 @@ pub fn build(script: &Script, opts: &DatasetOptions) -> crate::Result<PersonaDat
                 history: history[start..].to_vec(),
                 scene: Some(scene),
                 split: Split::Train,
+                confidence: Some(t.confidence),
             });
             history.push((instruction.clone(), t.text.clone()));
             conv.push(Message {

@@ -273,10 +273,24 @@ pub fn detect_layout(doc: &Document) -> Layout {
 
 /// Extract one or more documents as one source (e.g. a script split into episode files).
 pub fn extract(docs: &[Document], opts: &ExtractOptions) -> Script {
+    extract_in(docs, opts, &crate::jobs::Job::silent()).expect("a silent job is never cancelled")
+}
+
+/// [`extract`] as a step of a job: progress after each file, and a cancel
+/// takes effect between files.
+pub fn extract_in(docs: &[Document], opts: &ExtractOptions, job: &crate::jobs::Job) -> crate::Result<Script> {
     let mut scenes = Vec::new();
     let mut utterances: Vec<Utterance> = Vec::new();
     let mut layout = None;
     for (file, doc) in docs.iter().enumerate() {
+        job.check()?;
+        job.report(
+            "extract",
+            file as u64,
+            Some(docs.len() as u64),
+            "files",
+            format!("finding who says what in {}", doc.path.display()),
+        );
         let l = opts.layout.unwrap_or_else(|| detect_layout(doc));
         layout.get_or_insert(l);
         let mut c = Collector::new(doc, file);
@@ -316,14 +330,15 @@ pub fn extract(docs: &[Document], opts: &ExtractOptions) -> Script {
             }
         }
     }
+    job.check()?;
     let cast = cast::build(&utterances, &opts.known_cast);
-    Script {
+    Ok(Script {
         layout: layout.unwrap_or(Layout::Novel),
         files: docs.iter().map(|d| d.path.display().to_string()).collect(),
         scenes,
         utterances,
         cast,
-    }
+    })
 }
 
 /// Remove bracketed stage directions from a line; returns the clean text and the directions.

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 mod events;
+pub mod registry;
 pub use events::{Event, EventSink, LogLevel, Progress, TrainEvent};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

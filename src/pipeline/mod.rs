@@ -6,14 +6,16 @@
 //!   ([`build_dataset`]), a persona in the library ([`persona::create_persona`]);
 //! - training ([`train::train`], [`train::resume`], [`train::estimate`]);
 //! - chat ([`chat::ChatSession`]); exports ([`export::merge`], [`export::ollama_folder`]);
-//! - models ([`models::load_model`], [`models::devices`]).
+//! - models ([`models::load_model`], [`models::devices`]);
+//! - the app's review road: sources → cast → dataset → persona ([`review`]).
 
 pub mod chat;
 pub mod export;
 pub mod models;
 pub mod persona;
+pub mod review;
 pub mod train;
-pub use persona::{create_persona, CreatedPersona, PersonaRequest};
+pub use persona::{create_persona, persona_cards, CreatedPersona, PersonaCard, PersonaRequest};
 
 use crate::dataset::{self, io::Format, DatasetOptions, HealthReport};
 use crate::extract::{self, ExtractOptions, Script};
@@ -154,8 +156,7 @@ pub fn extract_files(
 ) -> Result<(Script, Vec<ImportSummary>)> {
     let (docs, summaries) = import_all(files, ingest_opts, job)?;
     job.check()?;
-    job.report("extract", 0, None, "files", "finding who says what");
-    let script = extract::extract(&docs, extract_opts);
+    let script = extract::extract_in(&docs, extract_opts, job)?;
     job.report(
         "extract",
         docs.len() as u64,

@@ -46,7 +46,7 @@ pub fn create_persona(lib: &mut crate::store::Library, req: &PersonaRequest, job
         .map(|f| std::fs::read(f).map_err(|e| Error::io(f, e)))
         .collect::<Result<Vec<_>>>()?;
     job.check()?;
-    let script = extract::extract(&docs, &ExtractOptions::default());
+    let script = extract::extract_in(&docs, &ExtractOptions::default(), job)?;
     let opts = DatasetOptions {
         character: req.character.clone(),
         aliases: req.aliases.clone(),
@@ -143,4 +143,62 @@ fn alias_groups(cast: &extract::Cast, character: &str, aliases: &[String]) -> Ve
             confirmed: false,
         });
     std::iter::once(own).chain(others).collect()
+}
+
+/// A persona as the library screen shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonaCard {
+    pub id: i64,
+    pub name: String,
+    pub character: String,
+    pub source_title: String,
+    /// A `data:` URL of the avatar picture.
+    pub avatar: String,
+    /// The persona's newest dataset.
+    pub dataset_id: Option<i64>,
+    pub dataset_rows: i64,
+    pub enabled_rows: i64,
+    pub adapters: usize,
+    pub last_chat: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Every persona with what the library screen shows of it, newest first.
+pub fn persona_cards(lib: &crate::store::Library) -> Result<Vec<PersonaCard>> {
+    use crate::store::card;
+    let datasets = lib.datasets()?;
+    let adapters = lib.adapters()?;
+    let chats = lib.last_chats()?;
+    let mut cards: Vec<PersonaCard> = lib
+        .personas()?
+        .into_iter()
+        .map(|p| {
+            let ds = datasets
+                .iter()
+                .filter(|d| d.persona_id == Some(p.id))
+                .max_by_key(|d| d.id);
+            let avatar = match &p.avatar {
+                Some(a) if a.starts_with("data:image/") => a.clone(),
+                _ => format!(
+                    "data:image/png;base64,{}",
+                    card::base64_encode(&card::default_avatar(&p.name))
+                ),
+            };
+            PersonaCard {
+                id: p.id,
+                avatar,
+                dataset_id: ds.map(|d| d.id),
+                dataset_rows: ds.map_or(0, |d| d.rows),
+                enabled_rows: ds.map_or(0, |d| d.enabled_rows),
+                adapters: adapters.iter().filter(|a| a.persona_id == Some(p.id)).count(),
+                last_chat: chats.iter().find(|c| c.0 == p.id).map(|c| c.1),
+                created_at: p.created_at,
+                name: p.name,
+                character: p.character,
+                source_title: p.source_title,
+            }
+        })
+        .collect();
+    cards.sort_by(|a, b| b.id.cmp(&a.id));
+    Ok(cards)
 }

@@ -222,6 +222,16 @@ impl Library {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// When each persona last had a chat message (unix seconds), by persona id.
+    pub fn last_chats(&self) -> Result<Vec<(i64, i64)>> {
+        self.query_all(
+            "SELECT c.persona_id, MAX(m.created_at) FROM conversations c JOIN messages m ON m.conversation_id = c.id
+                 WHERE c.persona_id IS NOT NULL GROUP BY c.persona_id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     pub fn conversations(&self) -> Result<Vec<Conversation>> {
         self.query_all(
             "SELECT c.id, c.persona_id, c.title, c.created_at, COUNT(m.id) FROM conversations c

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+pub use datasets::{NewRow, DEFAULT_MIX_RATIO};
 pub use schema::MIGRATIONS;
 
 /// The schema version this build writes.
@@ -125,6 +126,8 @@ pub struct DatasetRecord {
     pub rows: i64,
     pub enabled_rows: i64,
     pub created_at: i64,
+    /// Share of general samples mixed in when training on it.
+    pub mix_ratio: f64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -135,6 +138,8 @@ pub struct DatasetRow {
     pub split: String,
     pub enabled: bool,
     pub edited: bool,
+    pub scene: Option<i64>,
+    pub confidence: Option<f64>,
 }
 
 /// The editable fields of a row.

@@ -114,4 +114,12 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE training_runs ADD COLUMN folder TEXT;
     "#,
+    // 3: what the app's dataset review shows and keeps: each row's scene and
+    // how sure extraction was of its speaker; the share of general samples
+    // the persona's training mixes in.
+    r#"
+    ALTER TABLE dataset_rows ADD COLUMN scene INTEGER;
+    ALTER TABLE dataset_rows ADD COLUMN confidence REAL;
+    ALTER TABLE datasets ADD COLUMN mix_ratio REAL NOT NULL DEFAULT 0.2;
+    "#,
 ];

@@ -1,0 +1,86 @@
+//! The Dramatis desktop app: a Tauri shell over the engine. Each command
+//! parses its arguments, calls one engine function and returns its result or
+//! its `{kind, message, hint}` error. Long jobs run on threads of their own
+//! (the engine's job registry) and stream events over a Tauri channel.
+
+mod commands;
+mod state;
+
+pub use state::AppState;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tauri::Manager;
+
+/// The environment variable that moves everything the app writes.
+pub const DATA_DIR_VAR: &str = "DRAMATIS_DATA_DIR";
+
+/// Where the app keeps its library, models and adapters: `DRAMATIS_DATA_DIR`
+/// when set, else the platform's app-data folder.
+pub fn data_dir(default: Option<PathBuf>) -> PathBuf {
+    match std::env::var_os(DATA_DIR_VAR) {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => default.unwrap_or_else(|| {
+            dramatis::store::Library::default_path()
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+        }),
+    }
+}
+
+/// The app's commands and state on any runtime (the real one, or the mock
+/// runtime in tests).
+pub fn builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            if app.try_state::<Arc<AppState>>().is_some() {
+                return Ok(());
+            }
+            let dir = data_dir(app.path().app_data_dir().ok());
+            let state = AppState::open(&dir).map_err(|e| {
+                // No window can say it yet: print it where a terminal sees it.
+                eprintln!("Dramatis could not open its library: {}", e.message());
+                Box::new(std::io::Error::other(e.message())) as Box<dyn std::error::Error>
+            })?;
+            app.manage(Arc::new(state));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::library_list,
+            commands::persona_delete_plan,
+            commands::persona_delete,
+            commands::persona_import,
+            commands::persona_export,
+            commands::persona_set_system,
+            commands::import_start,
+            commands::job_cancel,
+            commands::jobs_list,
+            commands::job_attach,
+            commands::draft_get,
+            commands::cast_merge,
+            commands::cast_rename,
+            commands::cast_split,
+            commands::cast_set_narrator,
+            commands::dataset_preview,
+            commands::dataset_open,
+            commands::dataset_row_update,
+            commands::dataset_fix,
+            commands::dataset_set_system,
+            commands::dataset_set_mix,
+            commands::dataset_save,
+            commands::dataset_export,
+            commands::pick_files,
+            commands::pick_folder,
+            commands::pick_save_path,
+        ])
+}
+
+/// Start the app.
+pub fn run() {
+    dramatis::jobs::init_runtime();
+    builder(tauri::Builder::default())
+        .run(tauri::generate_context!())
+        .expect("Dramatis could not start its window");
+}

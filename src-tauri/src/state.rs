@@ -1,0 +1,100 @@
+//! What the app holds while it runs: the library, the drafts being reviewed,
+//! the datasets open for review and the running jobs.
+
+use dramatis::jobs::registry::Registry;
+use dramatis::jobs::{Error, Result};
+use dramatis::pipeline::review::{DatasetTarget, Draft, ReviewDataset};
+use dramatis::store::Library;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub struct AppState {
+    pub data_dir: PathBuf,
+    pub library: Mutex<Library>,
+    pub drafts: Mutex<HashMap<u64, Draft>>,
+    /// Library datasets open in the review screen, by dataset id.
+    pub reviews: Mutex<HashMap<i64, ReviewDataset>>,
+    pub jobs: Arc<Registry>,
+    next_draft: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AppState {
+    /// Open (or create) the library in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let library = Library::open(&dir.join("library.sqlite"))?;
+        Ok(AppState {
+            data_dir: dir.to_owned(),
+            library: Mutex::new(library),
+            drafts: Mutex::new(HashMap::new()),
+            reviews: Mutex::new(HashMap::new()),
+            jobs: Registry::new(),
+            next_draft: AtomicU64::new(0),
+        })
+    }
+
+    pub fn library(&self) -> MutexGuard<'_, Library> {
+        lock(&self.library)
+    }
+
+    pub fn add_draft(&self, d: Draft) -> u64 {
+        let id = self.next_draft.fetch_add(1, Ordering::Relaxed) + 1;
+        lock(&self.drafts).insert(id, d);
+        id
+    }
+
+    /// Run `f` on a draft.
+    pub fn with_draft<T>(&self, id: u64, f: impl FnOnce(&mut Draft) -> Result<T>) -> Result<T> {
+        let mut drafts = lock(&self.drafts);
+        let d = drafts.get_mut(&id).ok_or_else(|| {
+            Error::Invalid("this import is no longer open (the app was restarted). Import the files again.".into())
+        })?;
+        f(d)
+    }
+
+    /// Run `f` on the dataset a review action names, with the library when
+    /// the dataset is saved there (changes are written at once).
+    pub fn with_dataset<T>(
+        &self,
+        target: DatasetTarget,
+        f: impl FnOnce(&mut ReviewDataset, Option<&mut Library>) -> Result<T>,
+    ) -> Result<T> {
+        match target {
+            DatasetTarget::Draft(id) => self.with_draft(id, |d| {
+                let ds = d
+                    .dataset
+                    .as_mut()
+                    .ok_or_else(|| Error::Invalid("pick a character first: this import has no dataset yet.".into()))?;
+                f(ds, None)
+            }),
+            DatasetTarget::Dataset(id) => {
+                let mut lib = self.library();
+                let mut reviews = lock(&self.reviews);
+                if !reviews.contains_key(&id) {
+                    reviews.insert(id, ReviewDataset::open(&lib, id)?);
+                }
+                let ds = reviews.get_mut(&id).expect("just inserted");
+                f(ds, Some(&mut lib))
+            }
+        }
+    }
+
+    /// Read a library dataset afresh for review.
+    pub fn open_review(&self, id: i64) -> Result<dramatis::pipeline::review::DatasetView> {
+        let ds = ReviewDataset::open(&self.library(), id)?;
+        let view = ds.view(DatasetTarget::Dataset(id));
+        lock(&self.reviews).insert(id, ds);
+        Ok(view)
+    }
+
+    /// Forget cached reviews (after a persona was deleted or imported).
+    pub fn forget_reviews(&self) {
+        lock(&self.reviews).clear();
+    }
+}

@@ -1,0 +1,56 @@
+import { createContext, useContext } from "react";
+import type { DatasetView } from "../api";
+import type { MessageKey } from "../i18n";
+
+/**
+ * Every screen the app can show. Planned screens slot in here and in
+ * NAV_ITEMS: `{ name: "models" }`, `{ name: "train"; personaId: number }`,
+ * `{ name: "chat"; personaId: number }`.
+ */
+export type Route =
+  | { name: "library" }
+  | { name: "import" }
+  | { name: "cast" }
+  | { name: "dataset"; view: DatasetView; notice?: MessageKey }
+  | { name: "settings" };
+
+export type ScreenName = Route["name"];
+
+export interface NavItem {
+  /** The screen the item opens (screens without parameters only). */
+  screen: "library" | "import" | "settings";
+  label: MessageKey;
+  icon: "library" | "plus" | "settings";
+  /** Screens during which this item shows as current. */
+  current: (route: Route) => boolean;
+}
+
+/** The sidebar, in order. Models / Train / Chat join this list when they exist. */
+export const NAV_ITEMS: NavItem[] = [
+  {
+    screen: "library",
+    label: "nav.library",
+    icon: "library",
+    current: (r) => r.name === "library" || (r.name === "dataset" && "dataset" in r.view.target),
+  },
+  {
+    screen: "import",
+    label: "nav.import",
+    icon: "plus",
+    current: (r) => r.name === "import" || r.name === "cast" || (r.name === "dataset" && "draft" in r.view.target),
+  },
+  { screen: "settings", label: "nav.settings", icon: "settings", current: (r) => r.name === "settings" },
+];
+
+export interface Router {
+  route: Route;
+  navigate: (route: Route) => void;
+}
+
+export const RouterContext = createContext<Router | null>(null);
+
+export function useRouter(): Router {
+  const ctx = useContext(RouterContext);
+  if (!ctx) throw new Error("useRouter outside <RouterContext>");
+  return ctx;
+}
