@@ -76,10 +76,10 @@ impl AppState {
             DatasetTarget::Dataset(id) => {
                 let mut lib = self.library();
                 let mut reviews = lock(&self.reviews);
-                if !reviews.contains_key(&id) {
-                    reviews.insert(id, ReviewDataset::open(&lib, id)?);
-                }
-                let ds = reviews.get_mut(&id).expect("just inserted");
+                let ds = match reviews.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(ReviewDataset::open(&lib, id)?),
+                };
                 f(ds, Some(&mut lib))
             }
         }

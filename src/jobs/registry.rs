@@ -162,7 +162,7 @@ impl Registry {
     /// Every job this process knows, newest first.
     pub fn list(&self) -> Vec<JobInfo> {
         let mut v: Vec<JobInfo> = self.lock().values().map(|e| e.info.clone()).collect();
-        v.sort_by(|a, b| b.id.cmp(&a.id));
+        v.sort_by_key(|j| std::cmp::Reverse(j.id));
         v
     }
 

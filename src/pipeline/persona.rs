@@ -152,8 +152,8 @@ pub struct PersonaCard {
     pub name: String,
     pub character: String,
     pub source_title: String,
-    /// A `data:` URL of the avatar picture.
-    pub avatar: String,
+    /// A `data:` URL of the persona's own picture (none: the app shows an initial).
+    pub avatar: Option<String>,
     /// The persona's newest dataset.
     pub dataset_id: Option<i64>,
     pub dataset_rows: i64,
@@ -165,7 +165,6 @@ pub struct PersonaCard {
 
 /// Every persona with what the library screen shows of it, newest first.
 pub fn persona_cards(lib: &crate::store::Library) -> Result<Vec<PersonaCard>> {
-    use crate::store::card;
     let datasets = lib.datasets()?;
     let adapters = lib.adapters()?;
     let chats = lib.last_chats()?;
@@ -177,13 +176,7 @@ pub fn persona_cards(lib: &crate::store::Library) -> Result<Vec<PersonaCard>> {
                 .iter()
                 .filter(|d| d.persona_id == Some(p.id))
                 .max_by_key(|d| d.id);
-            let avatar = match &p.avatar {
-                Some(a) if a.starts_with("data:image/") => a.clone(),
-                _ => format!(
-                    "data:image/png;base64,{}",
-                    card::base64_encode(&card::default_avatar(&p.name))
-                ),
-            };
+            let avatar = p.avatar.clone().filter(|a| a.starts_with("data:image/"));
             PersonaCard {
                 id: p.id,
                 avatar,
@@ -199,6 +192,6 @@ pub fn persona_cards(lib: &crate::store::Library) -> Result<Vec<PersonaCard>> {
             }
         })
         .collect();
-    cards.sort_by(|a, b| b.id.cmp(&a.id));
+    cards.sort_by_key(|c| std::cmp::Reverse(c.id));
     Ok(cards)
 }

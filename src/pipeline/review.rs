@@ -224,7 +224,9 @@ impl Draft {
             unsure: self.script.utterances.iter().filter(|u| u.unsure).count(),
             title: self.title.clone(),
             cast: self.cast.clone(),
-            first_person: self.cast.iter().any(|g| g.narrator),
+            // Scripts can have a narrator too (旁白, voice-over), but only a
+            // novel's narrator is an "I" who may be one of the characters.
+            first_person: self.script.layout == Layout::Novel && self.cast.iter().any(|g| g.narrator),
         }
     }
 

@@ -21,8 +21,8 @@ export interface PersonaCard {
   name: string;
   character: string;
   source_title: string;
-  /** A data: URL of the avatar PNG. */
-  avatar: string;
+  /** A data: URL of the persona's own picture; null: show its initial. */
+  avatar: string | null;
   dataset_id: number | null;
   dataset_rows: number;
   enabled_rows: number;
