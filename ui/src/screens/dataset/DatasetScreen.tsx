@@ -156,7 +156,7 @@ export function DatasetScreen({ initialView, initialNotice }: { initialView: Dat
             {isDraft ? (
               busy === "save" ? t("dataset.saving") : t("dataset.save")
             ) : (
-              <span data-testid="dataset-saved">
+              <span className="button__label" data-testid="dataset-saved">
                 <Icon name="check" />
                 {t("dataset.saved")}
               </span>
