@@ -8,7 +8,7 @@ pkg-config --exists webkit2gtk-4.1 javascriptcoregtk-4.1 libsoup-3.0 gtk+-3.0 2>
   pkgs+=(libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev libgtk-3-dev librsvg2-dev pkg-config)
 command -v WebKitWebDriver >/dev/null 2>&1 || pkgs+=(webkit2gtk-driver)
 command -v Xvfb >/dev/null 2>&1 || pkgs+=(xvfb xauth)
-fc-list 2>/dev/null | grep -qi "cjk" || pkgs+=(fonts-noto-cjk)
+fc-list : family 2>/dev/null | grep -i "cjk" >/dev/null || pkgs+=(fonts-noto-cjk)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 if [ ${#pkgs[@]} -eq 0 ]; then
   exit 0
