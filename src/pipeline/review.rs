@@ -156,13 +156,37 @@ pub fn open_sources(paths: &[PathBuf], job: &Job) -> Result<Draft> {
     })
 }
 
-/// A title from the first file's name: "甄嬛传剧本01-10.txt" → "甄嬛传剧本".
+/// File names that say nothing about the book: its folder names it instead.
+const GENERIC_STEMS: &[&str] = &[
+    "novel",
+    "novel text",
+    "text",
+    "book",
+    "script",
+    "story",
+    "main",
+    "index",
+    "content",
+    "full",
+    "正文",
+    "全文",
+    "剧本",
+];
+
+/// A title from the first file's name: "甄嬛传剧本01-10.txt" → "甄嬛传剧本";
+/// "Emma/novel_text.txt" → "Emma".
 fn title_of(files: &[PathBuf]) -> String {
-    let stem = files
-        .first()
+    let first = files.first();
+    let mut stem = first
         .and_then(|f| f.file_stem())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let plain = stem.replace(['_', '-'], " ").trim().to_lowercase();
+    if GENERIC_STEMS.contains(&plain.as_str()) {
+        if let Some(dir) = first.and_then(|f| f.parent()).and_then(|d| d.file_name()) {
+            stem = dir.to_string_lossy().into_owned();
+        }
+    }
     let t = stem
         .trim_end_matches(|c: char| c.is_ascii_digit() || "-_ .".contains(c))
         .replace(['_', '-'], " ");
@@ -867,7 +891,16 @@ pub fn save_draft(lib: &mut Library, draft: &Draft, name: Option<&str>) -> Resul
 
 #[cfg(test)]
 mod tests {
-    use super::natural_cmp;
+    use super::{natural_cmp, title_of};
+    use std::path::PathBuf;
+
+    #[test]
+    fn titles_come_from_file_names_or_their_folder() {
+        let t = |p: &str| title_of(&[PathBuf::from(p)]);
+        assert_eq!(t("/s/甄嬛传剧本01-10.txt"), "甄嬛传剧本");
+        assert_eq!(t("/s/Emma/novel_text.txt"), "Emma");
+        assert_eq!(t("/s/Pride_and_Prejudice.txt"), "Pride and Prejudice");
+    }
 
     #[test]
     fn natural_order_puts_numbers_in_order() {

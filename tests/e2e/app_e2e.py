@@ -338,7 +338,12 @@ def main():
     if SCREENS.exists():
         shutil.rmtree(SCREENS)
     work = Path(tempfile.mkdtemp(prefix="dramatis-e2e-"))
-    data_dir = work / "data"
+    # DRAMATIS_E2E_DATA keeps the app's data folder after the run (the
+    # installer check looks at it after uninstalling).
+    data_dir = Path(os.environ["DRAMATIS_E2E_DATA"]) if os.environ.get("DRAMATIS_E2E_DATA") else work / "data"
+    if data_dir.exists() and any(data_dir.iterdir()):
+        print(f"{data_dir} is not empty: the test needs a new data folder", file=sys.stderr)
+        return 2
     env = dict(os.environ)
     env["DRAMATIS_DATA_DIR"] = str(data_dir)
     env["TAURI_WEBVIEW_AUTOMATION"] = "true"
