@@ -3,8 +3,10 @@
 use super::import_all;
 use crate::dataset::{self, DatasetOptions};
 use crate::extract::{self, ExtractOptions};
+use crate::ingest::Document;
 use crate::ingest::IngestOptions;
 use crate::jobs::{Error, Job, Result};
+use crate::store::NewRow;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -40,11 +42,6 @@ pub struct CreatedPersona {
 pub fn create_persona(lib: &mut crate::store::Library, req: &PersonaRequest, job: &Job) -> Result<CreatedPersona> {
     use crate::store::Persona;
     let (docs, _) = import_all(&req.files, &IngestOptions::default(), job)?;
-    let bytes = req
-        .files
-        .iter()
-        .map(|f| std::fs::read(f).map_err(|e| Error::io(f, e)))
-        .collect::<Result<Vec<_>>>()?;
     job.check()?;
     let script = extract::extract_in(&docs, &ExtractOptions::default(), job)?;
     let opts = DatasetOptions {
@@ -64,21 +61,64 @@ pub fn create_persona(lib: &mut crate::store::Library, req: &PersonaRequest, job
         ..Default::default()
     };
     let groups = alias_groups(&script.cast, &req.character, &req.aliases);
-    let report = serde_json::to_string(&data.report).unwrap_or_default();
+    store_persona(
+        lib,
+        &NewPersona {
+            files: &req.files,
+            docs: &docs,
+            persona,
+            groups,
+            rows: data
+                .samples
+                .iter()
+                .map(|sample| NewRow {
+                    sample,
+                    enabled: true,
+                    edited: false,
+                })
+                .collect(),
+            report: serde_json::to_string(&data.report).unwrap_or_default(),
+            mix_ratio: crate::store::DEFAULT_MIX_RATIO,
+        },
+    )
+}
+
+/// Everything a new persona brings into the library.
+pub(crate) struct NewPersona<'a> {
+    pub files: &'a [PathBuf],
+    /// The files, imported (same order).
+    pub docs: &'a [Document],
+    pub persona: crate::store::Persona,
+    pub groups: Vec<crate::store::AliasGroup>,
+    /// The dataset's rows; the dataset is named after the character.
+    pub rows: Vec<NewRow<'a>>,
+    pub report: String,
+    pub mix_ratio: f64,
+}
+
+/// Keep a new persona with its sources, cast and dataset as one unit:
+/// killed at any moment, the library has all of it or none.
+pub(crate) fn store_persona(lib: &mut crate::store::Library, new: &NewPersona) -> Result<CreatedPersona> {
+    let bytes = new
+        .files
+        .iter()
+        .map(|f| std::fs::read(f).map_err(|e| Error::io(f, e)))
+        .collect::<Result<Vec<_>>>()?;
     lib.atomically(|lib| {
-        let sources = docs
+        let sources = new
+            .docs
             .iter()
             .zip(&bytes)
             .map(|(doc, b)| lib.add_source(doc, b))
             .collect::<Result<Vec<_>>>()?;
-        let pid = lib.create_persona(&persona, &sources)?;
-        lib.set_alias_groups(pid, &groups)?;
-        let did = lib.create_dataset(Some(pid), &req.character, &data.samples, &report)?;
+        let pid = lib.create_persona(&new.persona, &sources)?;
+        lib.set_alias_groups(pid, &new.groups)?;
+        let did = lib.create_dataset_rows(Some(pid), &new.persona.character, &new.rows, &new.report, new.mix_ratio)?;
         Ok(CreatedPersona {
             persona: pid,
             dataset: did,
             sources,
-            rows: data.samples.len(),
+            rows: new.rows.len(),
         })
     })
 }

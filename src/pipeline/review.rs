@@ -823,11 +823,6 @@ pub fn save_draft(lib: &mut Library, draft: &Draft, name: Option<&str>) -> Resul
     if ds.rows.is_empty() {
         return Err(Error::Invalid("the dataset has no rows to save.".into()));
     }
-    let bytes = draft
-        .files
-        .iter()
-        .map(|f| std::fs::read(f).map_err(|e| Error::io(f, e)))
-        .collect::<Result<Vec<_>>>()?;
     let persona = Persona {
         name: name
             .map(str::trim)
@@ -871,21 +866,21 @@ pub fn save_draft(lib: &mut Library, draft: &Draft, name: Option<&str>) -> Resul
             edited: r.edited,
         })
         .collect();
-    let report = serde_json::to_string(&ds.report).unwrap_or_default();
-    lib.atomically(|lib| {
-        let sources = draft
-            .docs
-            .iter()
-            .zip(&bytes)
-            .map(|(doc, b)| lib.add_source(doc, b))
-            .collect::<Result<Vec<_>>>()?;
-        let pid = lib.create_persona(&persona, &sources)?;
-        lib.set_alias_groups(pid, &groups)?;
-        let did = lib.create_dataset_rows(Some(pid), &ds.character, &rows, &report, ds.mix_ratio)?;
-        Ok(SavedPersona {
-            persona: pid,
-            dataset: did,
-        })
+    let made = super::persona::store_persona(
+        lib,
+        &super::persona::NewPersona {
+            files: &draft.files,
+            docs: &draft.docs,
+            persona,
+            groups,
+            rows,
+            report: serde_json::to_string(&ds.report).unwrap_or_default(),
+            mix_ratio: ds.mix_ratio,
+        },
+    )?;
+    Ok(SavedPersona {
+        persona: made.persona,
+        dataset: made.dataset,
     })
 }
 
