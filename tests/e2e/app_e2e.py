@@ -351,11 +351,14 @@ def main():
     procs = []
     try:
         if not env.get("DISPLAY"):
-            display = ":%d" % (90 + os.getpid() % 9)
-            procs.append(subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x860x24", "-nolisten", "tcp"],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            env["DISPLAY"] = display
-            time.sleep(1.5)
+            # Xvfb picks a free display number and writes it to the pipe.
+            xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x860x24", "-nolisten", "tcp"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            procs.append(xvfb)
+            number = xvfb.stdout.readline().strip()
+            if not number.isdigit():
+                raise Failure("Xvfb did not start (is the xvfb package installed?)")
+            env["DISPLAY"] = ":" + number
         port = free_port()
         procs.append(subprocess.Popen([driver, f"--port={port}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         end = time.time() + 20
