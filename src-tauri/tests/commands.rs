@@ -187,6 +187,20 @@ fn from_dropped_script_to_a_saved_reviewed_persona() {
     let view = app.ok("dataset_open", json!({"datasetId": saved["dataset"]}));
     assert_eq!(view["count"].as_u64(), Some(n as u64 - 1));
 
+    // One click disables every enabled duplicate, in the library too.
+    let dups = view["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["enabled"] == true && r["flags"].as_array().unwrap().contains(&json!("duplicate")))
+        .count() as u64;
+    assert!(dups > 0, "甄嬛 repeats some replies");
+    let before = view["enabled"].as_u64().unwrap();
+    let fixed = app.ok("dataset_fix", json!({"target": target, "fix": "duplicates"}));
+    assert_eq!(fixed["enabled"].as_u64(), Some(before - dups));
+    let view = app.ok("dataset_open", json!({"datasetId": saved["dataset"]}));
+    assert_eq!(view["enabled"].as_u64(), Some(before - dups));
+
     // Export the reviewed rows for LLaMA-Factory.
     let out = dir.path().join("export");
     let files = app.ok(

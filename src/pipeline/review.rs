@@ -203,19 +203,16 @@ fn cast_groups(script: &Script) -> Vec<CastGroup> {
         .cast
         .members
         .iter()
-        .map(|m| CastGroup {
-            name: m.name.clone(),
-            aliases: Vec::new(),
-            lines: m.lines,
-            sample: String::new(),
-            narrator: m.narrator,
-            speakers: vec![m.name.clone()],
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|mut g| {
-            g.sample = sample_line(script, &g.speakers);
-            g
+        .map(|m| {
+            let speakers = vec![m.name.clone()];
+            CastGroup {
+                name: m.name.clone(),
+                aliases: Vec::new(),
+                lines: m.lines,
+                sample: sample_line(script, &speakers),
+                narrator: m.narrator,
+                speakers,
+            }
         })
         .collect()
 }
@@ -394,12 +391,13 @@ impl Draft {
             ..Default::default()
         };
         let data = dataset::build(&self.script, &opts)?;
-        let rows = data
+        let mut rows: Vec<ReviewRow> = data
             .samples
             .iter()
             .enumerate()
             .map(|(i, s)| ReviewRow::from_sample(i as i64 + 1, i as i64, s))
             .collect();
+        flag(&mut rows);
         self.dataset = Some(ReviewDataset {
             character: g.name.clone(),
             persona_id: None,
@@ -519,7 +517,9 @@ fn flag(rows: &mut [ReviewRow]) {
     }
 }
 
-/// A dataset under review: a draft's, or one from the library.
+/// A dataset under review: a draft's, or one from the library. Its rows'
+/// flags are kept current: set when it is made and after every change to a
+/// reply or to the set of rows.
 #[derive(Debug, Clone)]
 pub struct ReviewDataset {
     pub character: String,
@@ -584,8 +584,7 @@ pub enum HealthFix {
 
 impl ReviewDataset {
     pub fn view(&self, target: DatasetTarget) -> DatasetView {
-        let mut rows = self.rows.clone();
-        flag(&mut rows);
+        let rows = self.rows.clone();
         let has = |f: &str| rows.iter().filter(|r| r.flags.contains(&f)).count();
         DatasetView {
             target,
@@ -608,11 +607,12 @@ impl ReviewDataset {
         let rec = lib.dataset(dataset)?;
         let persona = rec.persona_id.map(|p| lib.persona(p)).transpose()?;
         let report = serde_json::from_str(&lib.dataset_report(dataset)?).unwrap_or_default();
-        let rows: Vec<ReviewRow> = lib
+        let mut rows: Vec<ReviewRow> = lib
             .dataset_rows(dataset)?
             .into_iter()
             .map(ReviewRow::from_stored)
             .collect();
+        flag(&mut rows);
         let system_prompt = persona
             .as_ref()
             .map(|p| p.system_prompt.clone())
@@ -629,11 +629,6 @@ impl ReviewDataset {
     }
 
     fn counts(&self, row: Option<ReviewRow>) -> RowChange {
-        let row = row.map(|r| {
-            let mut all = self.rows.clone();
-            flag(&mut all);
-            all.into_iter().find(|x| x.id == r.id).unwrap_or(r)
-        });
         RowChange {
             row,
             count: self.rows.len(),
@@ -682,6 +677,8 @@ impl ReviewDataset {
         }
         if patch.deleted {
             self.rows.remove(i);
+            // A duplicate may have lost the row it repeated.
+            flag(&mut self.rows);
             return Ok(self.counts(None));
         }
         let r = &mut self.rows[i];
@@ -691,28 +688,23 @@ impl ReviewDataset {
         if let Some(out) = &patch.output {
             r.output = out.clone();
             r.edited = true;
+            flag(&mut self.rows);
         }
-        let r = r.clone();
-        Ok(self.counts(Some(r)))
+        Ok(self.counts(Some(self.rows[i].clone())))
     }
 
     /// Disable the rows a health fix names; returns how many changed.
     pub fn fix(&mut self, lib: Option<&mut Library>, fix: HealthFix) -> Result<usize> {
-        let mut rows = self.rows.clone();
-        flag(&mut rows);
         let want = match fix {
             HealthFix::Duplicates => "duplicate",
             HealthFix::Short => "short",
         };
-        let ids: Vec<i64> = rows
-            .iter()
-            .filter(|r| r.enabled && r.flags.contains(&want))
-            .map(|r| r.id)
-            .collect();
+        let hit = |r: &ReviewRow| r.enabled && r.flags.contains(&want);
+        let ids: Vec<i64> = self.rows.iter().filter(|r| hit(r)).map(|r| r.id).collect();
         if let Some(lib) = lib {
             lib.set_rows_enabled(&ids, false)?;
         }
-        for r in self.rows.iter_mut().filter(|r| ids.contains(&r.id)) {
+        for r in self.rows.iter_mut().filter(|r| hit(r)) {
             r.enabled = false;
         }
         Ok(ids.len())
