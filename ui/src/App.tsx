@@ -13,6 +13,9 @@ import { DatasetScreen } from "./screens/dataset/DatasetScreen";
 import { ImportScreen } from "./screens/import/ImportScreen";
 import { LibraryScreen } from "./screens/library/LibraryScreen";
 import { SettingsScreen } from "./screens/settings/SettingsScreen";
+import { ModelsScreen } from "./screens/models/ModelsScreen";
+import { TrainScreen } from "./screens/train/TrainScreen";
+import { ChatScreen } from "./screens/chat/ChatScreen";
 
 /** The app: language, navigation and the import job around the window. */
 export function App({ initialRoute = { name: "library" } }: { initialRoute?: Route }) {
@@ -130,5 +133,17 @@ function Screen({ route }: { route: Route }) {
     }
     case "settings":
       return <SettingsScreen />;
+    case "models":
+      return <ModelsScreen />;
+    case "train":
+      return <TrainScreen key={route.personaId} personaId={route.personaId} />;
+    case "chat":
+      return (
+        <ChatScreen
+          key={`${route.personaId}-${route.conversation ?? "new"}`}
+          personaId={route.personaId}
+          conversation={route.conversation}
+        />
+      );
   }
 }

@@ -16,6 +16,20 @@ import type {
   RowChange,
   RowPatch,
   SavedPersona,
+  AdapterView,
+  ChatSettings,
+  ChatView,
+  ConversationView,
+  DeviceInfo,
+  Estimate,
+  EvalReport,
+  ExportKind,
+  InterruptedRun,
+  LocalModel,
+  RecommendedModel,
+  RunView,
+  TrainPage,
+  TrainRequest,
 } from "./types";
 
 export * from "./types";
@@ -24,6 +38,13 @@ export * from "./types";
 export function asAppError(e: unknown): AppError {
   if (e && typeof e === "object" && "message" in e && "kind" in e) return e as AppError;
   return { kind: "internal", message: String(e) };
+}
+
+/** Start a job: `cmd` gets a channel as `onEvent`; resolves to the job id. */
+function job<T>(cmd: string, args: Record<string, unknown>, onMessage: (m: JobMessage<T>) => void) {
+  const ch = new Channel<JobMessage<T>>();
+  ch.onmessage = onMessage;
+  return call<number>(cmd, { ...args, onEvent: ch });
 }
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
@@ -87,6 +108,88 @@ export const api = {
   /** Write the dataset's enabled rows to a folder; returns the files written. */
   datasetExport: (target: DatasetTarget, format: ExportFormat, dir: string) =>
     call<string[]>("dataset_export", { target, format, dir }),
+
+  // ---- Models ----
+  /** Models on this computer: the Hugging Face cache and added files/folders. */
+  modelsList: () => call<LocalModel[]>("models_list"),
+  modelsRecommended: () => call<RecommendedModel[]>("models_recommended"),
+  /** Add a .gguf file or a Hugging Face model folder by path. */
+  modelAdd: (path: string) => call<LocalModel>("model_add", { path }),
+  /** Download `owner/name` from the hub (resumes partial files); cancel with jobCancel (= pause). */
+  modelDownload: (id: string, onMessage: (m: JobMessage<LocalModel>) => void) =>
+    job<LocalModel>("model_download", { id }, onMessage),
+  devices: () => call<DeviceInfo[]>("devices"),
+
+  // ---- Training ----
+  trainPage: (persona: number) => call<TrainPage>("train_page", { persona }),
+  /** Measure every preset on this computer (short calibration). */
+  trainEstimate: (persona: number, model: string, onMessage: (m: JobMessage<Estimate[]>) => void) =>
+    job<Estimate[]>("train_estimate", { persona, model }, onMessage),
+  trainStart: (request: TrainRequest, onMessage: (m: JobMessage<RunView>) => void) =>
+    job<RunView>("train_start", { request }, onMessage),
+  /** Continue a paused or interrupted run from its last checkpoint. */
+  trainResume: (runId: number, onMessage: (m: JobMessage<RunView>) => void) =>
+    job<RunView>("train_resume", { runId }, onMessage),
+  /** Stop a training job at once, keeping a checkpoint to resume from (jobCancel cancels the run). */
+  trainPause: (jobId: number) => call<void>("train_pause", { jobId }),
+  /** Runs left running when the app closed or crashed, for every persona. */
+  runsInterrupted: () => call<InterruptedRun[]>("runs_interrupted"),
+  adapterActivate: (persona: number, adapter: number) => call<void>("adapter_activate", { persona, adapter }),
+  adaptersList: (persona: number) => call<AdapterView[]>("adapters_list", { persona }),
+
+  // ---- Evaluation ----
+  /** Base model vs the adapter on the persona's held-out lines. */
+  evalStart: (persona: number, adapter: number, onMessage: (m: JobMessage<EvalReport>) => void) =>
+    job<EvalReport>("eval_start", { persona, adapter }, onMessage),
+
+  // ---- Chat ----
+  /**
+   * Load a model and open a conversation (null: a new one). `adapter` null
+   * chats with the base model `model` (null: the persona's last model).
+   */
+  chatOpen: (
+    persona: number,
+    conversation: number | null,
+    adapter: number | null,
+    model: string | null,
+    onMessage: (m: JobMessage<ChatView>) => void,
+  ) => job<ChatView>("chat_open", { persona, conversation, adapter, model }, onMessage),
+  /** Send a message; tokens stream as `token` events; stop with jobCancel. */
+  chatSend: (session: number, text: string, settings: ChatSettings, onMessage: (m: JobMessage<ChatView>) => void) =>
+    job<ChatView>("chat_send", { session, text, settings }, onMessage),
+  /** Answer the last user message again (the last reply is replaced). */
+  chatRegenerate: (session: number, settings: ChatSettings, onMessage: (m: JobMessage<ChatView>) => void) =>
+    job<ChatView>("chat_regenerate", { session, settings }, onMessage),
+  /** Replace the user message at `index` of `messages` with `text`, drop what followed, answer again. */
+  chatEdit: (
+    session: number,
+    index: number,
+    text: string,
+    settings: ChatSettings,
+    onMessage: (m: JobMessage<ChatView>) => void,
+  ) => job<ChatView>("chat_edit", { session, index, text, settings }, onMessage),
+  /** Switch adapter (null: base model) without reloading the base. */
+  chatSetAdapter: (session: number, adapter: number | null) =>
+    call<ChatView>("chat_set_adapter", { session, adapter }),
+  chatClose: (session: number) => call<void>("chat_close", { session }),
+  /** Thumbs up (1), down (-1) or none (null) on a stored reply. */
+  chatRate: (messageId: number, rating: number | null) => call<void>("chat_rate", { messageId, rating }),
+  conversationsList: (persona: number, query: string) =>
+    call<ConversationView[]>("conversations_list", { persona, query }),
+  conversationRename: (id: number, title: string) => call<void>("conversation_rename", { id, title }),
+  conversationDelete: (id: number) => call<void>("conversation_delete", { id }),
+
+  // ---- Export ----
+  /** Export a persona; `adapter` null uses the active one. Resolves to the files written. */
+  exportStart: (
+    persona: number,
+    kind: ExportKind,
+    path: string,
+    adapter: number | null,
+    onMessage: (m: JobMessage<string[]>) => void,
+  ) => job<string[]>("export_start", { persona, kind, path, adapter }, onMessage),
+  /** Show a file or folder in the system's file manager. */
+  revealPath: (path: string) => call<void>("reveal_path", { path }),
 
   /** The native file dialog: chosen paths (empty when cancelled). */
   pickFiles: (multiple: boolean) => call<string[]>("pick_files", { multiple }),

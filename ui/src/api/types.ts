@@ -174,3 +174,295 @@ export interface SavedPersona {
 }
 
 export type ExportFormat = "alpaca" | "sharegpt" | "llamafactory";
+
+// ---- Part 2: models, training, evaluation, chat, exports ----
+
+/** A model on this computer. */
+export interface LocalModel {
+  /** How Dramatis names it: a hub id (owner/name) or a path. */
+  reference: string;
+  kind: "hub" | "folder" | "gguf";
+  path: string;
+  size_bytes: number;
+  /** "llama", "qwen2", … ("" when unknown). */
+  architecture: string;
+  /** "q4_1", "f16", … ("" when unknown). */
+  quantization: string;
+  /** "hub" (downloaded), "added" (a file or folder the user added). */
+  origin: string;
+}
+
+/** A small chat model Dramatis recommends, by hub id. */
+export interface RecommendedModel {
+  id: string;
+  name: string;
+  /** Approximate parameters, e.g. "0.5B". */
+  parameters: string;
+  /** Download size in bytes (approximate). */
+  download_bytes: number;
+  /** Memory needed to train a LoRA on it with the Balanced preset, MiB (approximate). */
+  train_memory_mib: number;
+  /** "en", "zh" or "both": which books it suits best. */
+  languages: string;
+  /** One plain sentence on what it is good for. */
+  note: string;
+  /** Already on this computer. */
+  local: boolean;
+}
+
+/** A device Dramatis can run on. */
+export interface DeviceInfo {
+  name: string; // "cpu", "cuda:0", "metal"
+  description: string;
+  features: string[];
+  /** The one "auto" uses. */
+  chosen: boolean;
+}
+
+export type Preset = "quick" | "balanced" | "deep";
+
+/** Knobs on top of a preset (null/undefined keeps the preset's value). */
+export interface TrainSettings {
+  max_steps?: number | null;
+  epochs?: number | null;
+  rank?: number | null;
+  alpha?: number | null;
+  dropout?: number | null;
+  rslora?: boolean;
+  targets?: string[] | null;
+  batch_size?: number | null;
+  grad_accum?: number | null;
+  max_len?: number | null;
+  lr?: number | null;
+  warmup_ratio?: number | null;
+  weight_decay?: number | null;
+  eval_every?: number | null;
+  save_every?: number | null;
+  patience?: number | null;
+  max_val?: number | null;
+  seed?: number | null;
+}
+
+/** A preset's full configuration (the engine's TrainConfig). */
+export interface TrainConfig {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  rslora: boolean;
+  targets: string[];
+  lr: number;
+  epochs: number;
+  max_steps: number | null;
+  batch_size: number;
+  grad_accum: number;
+  max_len: number;
+  warmup_ratio: number;
+  weight_decay: number;
+  clip: number;
+  min_lr_ratio: number;
+  seed: number;
+  eval_every: number;
+  save_every: number;
+  patience: number;
+  max_val_samples: number;
+}
+
+export interface PresetInfo {
+  preset: Preset;
+  label: string;
+  description: string;
+  config: TrainConfig;
+}
+
+/** A preset measured on this computer (the engine's calibration). */
+export interface Estimate {
+  preset: Preset | null;
+  label: string;
+  description: string;
+  total_steps: number;
+  seconds_per_step: number;
+  estimated_seconds: number;
+  peak_memory_mib: number | null;
+  needed_mib: number;
+  available_mib: number | null;
+  /** False: the run would not fit in memory (it is refused). */
+  fits: boolean;
+  config: TrainConfig;
+}
+
+export interface TrainRequest {
+  persona: number;
+  /** A LocalModel's reference. */
+  model: string;
+  preset: Preset;
+  settings: TrainSettings;
+  /** "auto", "cpu", … */
+  device: string;
+}
+
+/** Training events (JobEvent with event "train"). */
+export type TrainEvent =
+  | {
+      type: "start";
+      total_steps: number;
+      train_examples: number;
+      val_examples: number;
+      skipped: number;
+      trainable_parameters: number;
+      resumed_from: number | null;
+    }
+  | {
+      type: "step";
+      step: number;
+      total_steps: number;
+      epoch: number;
+      loss: number;
+      lr: number;
+      grad_norm: number;
+      tokens: number;
+      tokens_per_s: number;
+      elapsed_s: number;
+      eta_s: number;
+    }
+  | { type: "eval"; step: number; val_loss: number; best_val_loss: number; improved: boolean }
+  | { type: "checkpoint"; step: number }
+  | { type: "early_stop"; step: number; best_step: number }
+  | { type: "done"; steps: number };
+
+export interface TrainSummary {
+  steps: number;
+  total_steps: number;
+  train_loss_first: number | null;
+  train_loss_last: number | null;
+  val_loss_first: number | null;
+  val_loss_last: number | null;
+  best_val_loss: number | null;
+  best_step: number | null;
+  tokens_per_s: number;
+  peak_memory_mib: number | null;
+  stopped_early: boolean;
+  adapter: string;
+}
+
+/** One point of a run's curve. */
+export interface CurvePoint {
+  step: number;
+  loss: number;
+}
+
+/** A training run of a persona, as the history shows it. */
+export interface RunView {
+  id: number;
+  /** "running" | "paused" | "finished" | "failed" | "cancelled" | "interrupted" */
+  status: string;
+  model: string;
+  /** The settings it ran with. */
+  config: TrainConfig | null;
+  train_curve: CurvePoint[];
+  val_curve: CurvePoint[];
+  best_step: number | null;
+  summary: TrainSummary | null;
+  /** The error, when it failed. */
+  error: AppError | null;
+  /** The adapter it made, when finished. */
+  adapter_id: number | null;
+  /** That adapter is the persona's active one. */
+  active: boolean;
+  /** Can be continued from its last checkpoint (paused or interrupted). */
+  resumable: boolean;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+/** An adapter of a persona (the choices of the chat's adapter selector). */
+export interface AdapterView {
+  id: number;
+  run_id: number | null;
+  path: string;
+  /** The base model it was trained on. */
+  model: string;
+  label: string;
+  active: boolean;
+  created_at: number;
+}
+
+/** The persona's training page: what to train on and what exists. */
+export interface TrainPage {
+  persona: number;
+  name: string;
+  dataset_id: number | null;
+  /** Enabled rows the run would train on. */
+  samples: number;
+  presets: PresetInfo[];
+  runs: RunView[];
+  adapters: AdapterView[];
+  /** The model used last for this persona (preselect it), if any. */
+  last_model: string | null;
+}
+
+export interface Scores {
+  loss: number;
+  perplexity: number;
+  bleu: number;
+  rouge_l: number;
+  token_f1: number;
+  general_perplexity: number | null;
+}
+
+export interface EvalReport {
+  samples: number;
+  base: Scores;
+  adapter: Scores | null;
+  examples: { prompt: string; reference: string; base: string; adapter: string | null }[];
+}
+
+/** Generation settings of a chat. */
+export interface ChatSettings {
+  temperature: number;
+  top_p: number;
+  max_tokens: number;
+}
+
+export interface ChatMessageView {
+  /** The library's message id (null for the greeting, which is not stored). */
+  id: number | null;
+  role: "user" | "assistant";
+  content: string;
+  /** 1 thumbs up, -1 thumbs down, null none. */
+  rating: number | null;
+  /** The adapter that wrote an assistant message (null: base model). */
+  adapter_id: number | null;
+  greeting: boolean;
+}
+
+/** An open chat: a loaded model with a conversation. */
+export interface ChatView {
+  session: number;
+  persona: number;
+  conversation: number | null;
+  title: string;
+  model: string;
+  /** The adapter in use; null: the base model. */
+  adapter_id: number | null;
+  messages: ChatMessageView[];
+  settings: ChatSettings;
+}
+
+export interface ConversationView {
+  id: number;
+  persona_id: number | null;
+  title: string;
+  created_at: number;
+  messages: number;
+  /** The start of the last message, for the list. */
+  preview: string;
+}
+
+export type ExportKind = "pack" | "card" | "adapter" | "merged_hf" | "merged_gguf" | "ollama" | "llamafactory";
+
+/** A run left "running" when the app closed or crashed. */
+export interface InterruptedRun {
+  persona: number;
+  persona_name: string;
+  run: RunView;
+}
