@@ -16,10 +16,10 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 
-type AppStateRef<'a> = State<'a, Arc<AppState>>;
+pub(crate) type AppStateRef<'a> = State<'a, Arc<AppState>>;
 
 /// Run a step that may take a while off the async runtime's threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     state: &Arc<AppState>,
     f: impl FnOnce(&AppState) -> Result<T> + Send + 'static,
 ) -> Result<T> {
@@ -90,7 +90,7 @@ pub async fn persona_set_system(state: AppStateRef<'_>, id: i64, system: String)
     lib.update_persona(&p)
 }
 
-fn watcher(ch: Channel<JobMessage>) -> Watcher {
+pub(crate) fn watcher(ch: Channel<JobMessage>) -> Watcher {
     Arc::new(move |m: &JobMessage| {
         // A closed window drops its channel; the job goes on.
         let _ = ch.send(m.clone());
@@ -126,6 +126,12 @@ pub async fn job_cancel(state: AppStateRef<'_>, id: u64) -> Result<()> {
 #[tauri::command]
 pub async fn jobs_list(state: AppStateRef<'_>) -> Result<Vec<JobInfo>> {
     Ok(state.jobs.list())
+}
+
+/// How a job ended (`null` while it runs).
+#[tauri::command]
+pub async fn job_end(state: AppStateRef<'_>, id: u64) -> Result<Option<JobMessage>> {
+    state.jobs.end(id)
 }
 
 #[tauri::command]

@@ -5,6 +5,7 @@
 
 mod commands;
 mod state;
+mod studio;
 
 pub use state::AppState;
 use std::path::PathBuf;
@@ -58,6 +59,7 @@ pub fn builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<
             commands::job_cancel,
             commands::jobs_list,
             commands::job_attach,
+            commands::job_end,
             commands::draft_get,
             commands::cast_merge,
             commands::cast_rename,
@@ -74,6 +76,32 @@ pub fn builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<
             commands::pick_files,
             commands::pick_folder,
             commands::pick_save_path,
+            studio::models_list,
+            studio::models_recommended,
+            studio::model_add,
+            studio::model_download,
+            studio::devices,
+            studio::train_page,
+            studio::adapters_list,
+            studio::adapter_activate,
+            studio::runs_interrupted,
+            studio::train_estimate,
+            studio::train_start,
+            studio::train_resume,
+            studio::train_pause,
+            studio::eval_start,
+            studio::chat_open,
+            studio::chat_send,
+            studio::chat_regenerate,
+            studio::chat_edit,
+            studio::chat_set_adapter,
+            studio::chat_close,
+            studio::chat_rate,
+            studio::conversations_list,
+            studio::conversation_rename,
+            studio::conversation_delete,
+            studio::export_start,
+            studio::reveal_path,
         ])
 }
 

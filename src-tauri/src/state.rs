@@ -3,10 +3,12 @@
 
 use dramatis::jobs::registry::Registry;
 use dramatis::jobs::{Error, Result};
+use dramatis::pipeline::chat::ChatSession;
 use dramatis::pipeline::review::{DatasetTarget, Draft, ReviewDataset};
 use dramatis::store::Library;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -17,7 +19,13 @@ pub struct AppState {
     /// Library datasets open in the review screen, by dataset id.
     pub reviews: Mutex<HashMap<i64, ReviewDataset>>,
     pub jobs: Arc<Registry>,
+    /// Open chats: a loaded model each, by session id.
+    pub chats: Mutex<HashMap<u64, Arc<Mutex<ChatSession>>>>,
+    /// Training jobs by job id, with the flag that turns their stop into a pause.
+    pub pauses: Mutex<HashMap<u64, Arc<AtomicBool>>>,
     next_draft: AtomicU64,
+    next_chat: AtomicU64,
+    library_path: PathBuf,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -28,8 +36,13 @@ impl AppState {
     /// Open (or create) the library in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let library = Library::open(&dir.join("library.sqlite"))?;
+        let library_path = dir.join("library.sqlite");
+        let library = Library::open(&library_path)?;
         Ok(AppState {
+            chats: Mutex::new(HashMap::new()),
+            pauses: Mutex::new(HashMap::new()),
+            next_chat: AtomicU64::new(0),
+            library_path,
             data_dir: dir.to_owned(),
             library: Mutex::new(library),
             drafts: Mutex::new(HashMap::new()),
@@ -41,6 +54,48 @@ impl AppState {
 
     pub fn library(&self) -> MutexGuard<'_, Library> {
         lock(&self.library)
+    }
+
+    /// The library file, for engine steps that open their own connection
+    /// (training, chats, exports run on threads of their own).
+    pub fn library_path(&self) -> &Path {
+        &self.library_path
+    }
+
+    pub fn add_chat(&self, c: ChatSession) -> u64 {
+        let id = self.next_chat.fetch_add(1, Ordering::Relaxed) + 1;
+        lock(&self.chats).insert(id, Arc::new(Mutex::new(c)));
+        id
+    }
+
+    /// Run `f` on an open chat (waits while it is answering).
+    pub fn with_chat<T>(&self, id: u64, f: impl FnOnce(&mut ChatSession) -> Result<T>) -> Result<T> {
+        let chat = lock(&self.chats).get(&id).cloned().ok_or_else(|| {
+            Error::Invalid("this chat is no longer open (the app was restarted). Open it again from the list.".into())
+        })?;
+        let mut c = lock(&chat);
+        f(&mut c)
+    }
+
+    pub fn close_chat(&self, id: u64) {
+        lock(&self.chats).remove(&id);
+    }
+
+    pub fn pause_flag(&self, job: u64) -> Option<Arc<AtomicBool>> {
+        lock(&self.pauses).get(&job).cloned()
+    }
+
+    pub fn add_pause_flag(&self, job: u64, flag: Arc<AtomicBool>) {
+        let running: Vec<u64> = self
+            .jobs
+            .list()
+            .into_iter()
+            .filter(|j| j.state == dramatis::jobs::registry::JobState::Running)
+            .map(|j| j.id)
+            .collect();
+        let mut p = lock(&self.pauses);
+        p.retain(|id, _| running.contains(id));
+        p.insert(job, flag);
     }
 
     pub fn add_draft(&self, d: Draft) -> u64 {

@@ -2,81 +2,10 @@
 //! engine on real sample files and a real SQLite library in a temporary
 //! DRAMATIS_DATA_DIR, called the way the web view calls them.
 
+mod common;
+use common::{samples, App};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{mock_builder, MockRuntime};
-use tauri::webview::InvokeRequest;
-use tauri::{Manager, WebviewWindow};
-
-fn samples() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
-}
-
-struct App {
-    _app: tauri::App<MockRuntime>,
-    view: WebviewWindow<MockRuntime>,
-}
-
-impl App {
-    fn start(data: &std::path::Path) -> App {
-        // One test function per process part: the variable is read in setup.
-        std::env::set_var(dramatis_app::DATA_DIR_VAR, data);
-        let app = dramatis_app::builder(mock_builder())
-            // The app's own context: its capabilities decide what the window may call.
-            .build(tauri::generate_context!())
-            .expect("the app builds on the mock runtime");
-        // The mock runtime never runs the setup hook: open the state the way it does.
-        let dir = dramatis_app::data_dir(None);
-        assert_eq!(dir, data);
-        app.manage(std::sync::Arc::new(dramatis_app::AppState::open(&dir).unwrap()));
-        let view = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .expect("a mock window");
-        App { _app: app, view }
-    }
-
-    /// Call a command; Ok(result) or Err(the error object the UI gets).
-    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        tauri::test::get_ipc_response(
-            &self.view,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                // The app's own origin on Linux and macOS (Windows: http://tauri.localhost).
-                url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: tauri::test::INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|b| b.deserialize::<Value>().unwrap())
-    }
-
-    fn ok(&self, cmd: &str, args: Value) -> Value {
-        self.call(cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
-    }
-
-    /// Start an import and wait for its job to end; returns its final state.
-    fn import(&self, paths: &[PathBuf]) -> (u64, String) {
-        let id = self
-            .ok("import_start", json!({"paths": paths, "onEvent": "__CHANNEL__:7"}))
-            .as_u64()
-            .unwrap();
-        let start = Instant::now();
-        loop {
-            let jobs = self.ok("jobs_list", json!({}));
-            let job = jobs.as_array().unwrap().iter().find(|j| j["id"] == id).unwrap().clone();
-            if job["state"] != "running" {
-                return (id, job["state"].as_str().unwrap().to_owned());
-            }
-            assert!(start.elapsed() < Duration::from_secs(120), "the import takes too long");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
 
 #[test]
 fn from_dropped_script_to_a_saved_reviewed_persona() {

@@ -69,6 +69,9 @@ impl GenArgs {
             device: self.device.clone(),
             full_precision: self.full_precision,
             record,
+            conversation: None,
+            greeting: None,
+            adapter_id: None,
         }
     }
 }

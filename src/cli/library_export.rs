@@ -89,18 +89,7 @@ pub(crate) fn export(
             Ok(())
         }
         ExportKind::Card => {
-            let p = lib.persona(id)?;
-            let card = dramatis::store::card::card_json(&p, base_model.as_deref(), None);
-            let bytes = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
-                let avatar = match p.avatar.as_deref().map(std::fs::read) {
-                    Some(Ok(b)) => b,
-                    _ => dramatis::store::card::default_avatar(&p.name),
-                };
-                dramatis::store::card::embed_in_png(&avatar, &card, &out)?
-            } else {
-                serde_json::to_vec_pretty(&card).unwrap_or_default()
-            };
-            dramatis::jobs::write_atomic(&out, &bytes)?;
+            lib.export_card(id, &out, base_model.as_deref(), None)?;
             println!("wrote {}", out.display());
             Ok(())
         }

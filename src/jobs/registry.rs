@@ -166,6 +166,11 @@ impl Registry {
         v
     }
 
+    /// How a job ended (its result, error or cancel); `None` while it runs.
+    pub fn end(&self, id: u64) -> Result<Option<JobMessage>> {
+        Ok(self.lock().get(&id).ok_or_else(|| no_job(id))?.end.clone())
+    }
+
     /// Watch a job again (after a reload): the watcher gets the job's last
     /// event at once, then what follows, or its end if it has ended.
     pub fn attach(&self, id: u64, watcher: Watcher) -> Result<()> {

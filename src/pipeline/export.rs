@@ -67,3 +67,116 @@ pub fn ollama_folder(req: &MergeRequest, system: Option<&str>, job: &Job) -> Res
     job.report("export", 3, Some(3), "steps", "done");
     Ok(out.clone())
 }
+
+/// What to export of a persona.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonaExport {
+    /// A persona pack (.zip): everything needed to bring it to another library.
+    Pack,
+    /// A character card (.png with the card inside, or .json).
+    Card,
+    /// The LoRA adapter in PEFT layout (a folder).
+    Adapter,
+    /// The adapter merged into the base weights, as a Hugging Face folder.
+    MergedHf,
+    /// The same as one GGUF file (q8_0).
+    MergedGguf,
+    /// A folder for Ollama and llama.cpp.
+    Ollama,
+    /// The dataset with a LLaMA-Factory LoRA config (a folder).
+    Llamafactory,
+}
+
+/// Export a persona from the library at `library` to `out`; `adapter`
+/// (one of the persona's) defaults to its active one. Returns the files or
+/// folders written.
+pub fn export_persona(
+    library: &Path,
+    persona: i64,
+    kind: PersonaExport,
+    out: &Path,
+    adapter: Option<i64>,
+    job: &Job,
+) -> Result<Vec<PathBuf>> {
+    use crate::store::Library;
+    let lib = Library::open(library)?;
+    let p = lib.persona(persona)?;
+    let adapters = super::runs::adapters_of(&lib, persona)?;
+    let chosen = match adapter {
+        Some(id) => Some(super::runs::adapter_of(&lib, persona, id)?),
+        None => adapters.iter().find(|a| a.active).cloned(),
+    };
+    let need_adapter = || {
+        chosen.clone().ok_or_else(|| {
+            Error::Invalid("this persona has no trained adapter yet. Train it first, then export.".into())
+        })
+    };
+    let base = |a: &super::runs::AdapterView| {
+        if a.model.is_empty() {
+            Err(Error::Invalid(
+                "this adapter was imported without its base model, so it cannot be merged here".into(),
+            ))
+        } else {
+            Ok(a.model.clone())
+        }
+    };
+    job.report("export", 0, None, "steps", format!("exporting {}", p.name));
+    match kind {
+        PersonaExport::Pack => {
+            let opts = crate::store::pack::PackOptions {
+                conversations: true,
+                base_model: chosen.as_ref().map(|a| a.model.clone()).filter(|m| !m.is_empty()),
+            };
+            lib.export_pack(persona, out, &opts)?;
+            Ok(vec![out.to_owned()])
+        }
+        PersonaExport::Card => {
+            let base_model = chosen.as_ref().map(|a| a.model.as_str()).filter(|m| !m.is_empty());
+            lib.export_card(persona, out, base_model, chosen.as_ref().map(|a| a.path.as_str()))?;
+            Ok(vec![out.to_owned()])
+        }
+        PersonaExport::Adapter => {
+            let a = need_adapter()?;
+            std::fs::create_dir_all(out).map_err(|e| Error::write(out, e))?;
+            let mut written = Vec::new();
+            for f in ["adapter_config.json", "adapter_model.safetensors"] {
+                let from = Path::new(&a.path).join(f);
+                let bytes = std::fs::read(&from).map_err(|e| Error::io(&from, e))?;
+                write_atomic(&out.join(f), &bytes)?;
+                written.push(out.join(f));
+            }
+            Ok(written)
+        }
+        PersonaExport::MergedHf | PersonaExport::MergedGguf | PersonaExport::Ollama => {
+            let a = need_adapter()?;
+            let req = MergeRequest {
+                model: base(&a)?,
+                adapter: a.path.clone().into(),
+                out: out.to_owned(),
+                gguf_type: "q8_0".into(),
+            };
+            let mut req = req;
+            if kind == PersonaExport::MergedGguf && !out.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+                req.out = out.with_extension("gguf");
+            }
+            let written = if kind == PersonaExport::Ollama {
+                let system = Some(p.system_prompt.as_str()).filter(|s| !s.trim().is_empty());
+                ollama_folder(&req, system, job)?
+            } else {
+                merge(&req, job)?
+            };
+            Ok(vec![written])
+        }
+        PersonaExport::Llamafactory => {
+            let d = lib
+                .datasets()?
+                .into_iter()
+                .filter(|d| d.persona_id == Some(persona))
+                .max_by_key(|d| d.id)
+                .ok_or_else(|| Error::Invalid("this persona has no dataset to export".into()))?;
+            let ds = super::review::ReviewDataset::open(&lib, d.id)?;
+            super::review::export_dataset(&ds, super::review::ExportFormat::Llamafactory, out)
+        }
+    }
+}

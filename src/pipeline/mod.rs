@@ -14,6 +14,7 @@ pub mod export;
 pub mod models;
 pub mod persona;
 pub mod review;
+pub mod runs;
 pub mod train;
 pub use persona::{create_persona, persona_cards, CreatedPersona, PersonaCard, PersonaRequest};
 

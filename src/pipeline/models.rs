@@ -141,6 +141,190 @@ pub struct LocalModel {
     pub kind: String,
     pub path: PathBuf,
     pub size_bytes: u64,
+    /// The model family ("llama", "qwen2", …; "" when unknown).
+    pub architecture: String,
+    /// How the weights are stored ("q4_1", "bf16", …; "" when unknown).
+    pub quantization: String,
+    /// "hub" (downloaded into the Hugging Face cache) or "added" (a file or
+    /// folder named by the person).
+    pub origin: String,
+}
+
+/// Family and number format of a model file or folder, read from its header
+/// or `config.json` without loading the weights.
+fn describe(path: &Path) -> Result<(String, String)> {
+    if path.is_dir() {
+        let cfg = path.join("config.json");
+        let text = std::fs::read_to_string(&cfg).map_err(|_| Error::Format {
+            path: path.into(),
+            detail: "this folder has no config.json: choose the folder of a Hugging Face model (config.json, *.safetensors and tokenizer.json), or a .gguf file".into(),
+        })?;
+        let has_weights = std::fs::read_dir(path)
+            .map_err(|e| Error::io(path, e))?
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".safetensors"));
+        if !has_weights {
+            return Err(Error::Format {
+                path: path.into(),
+                detail: "this folder has no .safetensors weights beside config.json; download the whole model".into(),
+            });
+        }
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Format {
+            path: cfg.clone(),
+            detail: format!("config.json is not valid JSON ({e})"),
+        })?;
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+        return Ok((s("model_type"), s("torch_dtype")));
+    }
+    let g = crate::model::gguf::Gguf::open(path)?;
+    let mut types: Vec<(usize, u32)> = Vec::new();
+    for t in &g.tensors {
+        match types.iter_mut().find(|x| x.1 == t.ggml_type) {
+            Some(x) => x.0 += 1,
+            None => types.push((1, t.ggml_type)),
+        }
+    }
+    let main = types.iter().max_by_key(|x| x.0).map(|x| x.1);
+    Ok((
+        g.architecture().unwrap_or("").to_owned(),
+        main.map(|t| crate::model::gguf::type_name(t).to_lowercase())
+            .unwrap_or_default(),
+    ))
+}
+
+/// Add a model file (.gguf) or a Hugging Face model folder to the library,
+/// after checking that it is one; adding it again returns the same entry.
+pub fn add_local(lib: &mut crate::store::Library, path: &Path) -> Result<LocalModel> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if !path.exists() {
+        return Err(Error::NotFound { path });
+    }
+    if path.is_file() && !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
+        return Err(Error::Format {
+            path,
+            detail: "Dramatis runs .gguf model files and Hugging Face model folders; choose one of those".into(),
+        });
+    }
+    let (architecture, quantization) = describe(&path)?;
+    let reference = path.display().to_string();
+    let model = LocalModel {
+        kind: if path.is_dir() { "folder" } else { "gguf" }.into(),
+        size_bytes: size_of(&path),
+        reference: reference.clone(),
+        architecture,
+        quantization,
+        origin: "added".into(),
+        path,
+    };
+    if !lib.models()?.iter().any(|m| m.reference == reference) {
+        lib.add_model(&crate::store::ModelRecord {
+            id: 0,
+            kind: model.kind.clone(),
+            reference,
+            architecture: model.architecture.clone(),
+            size_bytes: model.size_bytes as i64,
+            quantization: model.quantization.clone(),
+        })?;
+    }
+    Ok(model)
+}
+
+/// A small chat model worth downloading for a persona.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecommendedModel {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub parameters: &'static str,
+    pub download_bytes: u64,
+    /// Memory to train a LoRA with the Balanced preset (approximate, MiB).
+    pub train_memory_mib: u64,
+    /// "en", "zh" or "both".
+    pub languages: &'static str,
+    pub note: &'static str,
+    /// Already in the Hugging Face cache.
+    pub local: bool,
+}
+
+const fn rec(
+    id: &'static str,
+    name: &'static str,
+    parameters: &'static str,
+    download_mb: u64,
+    train_memory_mib: u64,
+    languages: &'static str,
+    note: &'static str,
+) -> RecommendedModel {
+    RecommendedModel {
+        id,
+        name,
+        parameters,
+        download_bytes: download_mb * 1_000_000,
+        train_memory_mib,
+        languages,
+        note,
+        local: false,
+    }
+}
+
+/// The short list the app offers, smallest first. Sizes are the hub's bf16
+/// safetensors; memory is f32 weights plus LoRA training at 4 × 256.
+pub const RECOMMENDED: [RecommendedModel; 5] = [
+    rec(
+        "HuggingFaceTB/SmolLM2-360M-Instruct",
+        "SmolLM2 360M Instruct",
+        "360M",
+        724,
+        4_000,
+        "en",
+        "Small and quick: a good first persona from an English book on any laptop.",
+    ),
+    rec(
+        "Qwen/Qwen2.5-0.5B-Instruct",
+        "Qwen2.5 0.5B Instruct",
+        "0.5B",
+        988,
+        5_500,
+        "both",
+        "The smallest model that writes good Chinese; fine for English too.",
+    ),
+    rec(
+        "meta-llama/Llama-3.2-1B-Instruct",
+        "Llama 3.2 1B Instruct",
+        "1.2B",
+        2_470,
+        9_000,
+        "en",
+        "A fuller English voice; needs a computer with 16 GB of memory to train.",
+    ),
+    rec(
+        "Qwen/Qwen2.5-1.5B-Instruct",
+        "Qwen2.5 1.5B Instruct",
+        "1.5B",
+        3_090,
+        12_000,
+        "both",
+        "The best Chinese voice in this list; needs 16 GB or more to train.",
+    ),
+    rec(
+        "HuggingFaceTB/SmolLM2-1.7B-Instruct",
+        "SmolLM2 1.7B Instruct",
+        "1.7B",
+        3_420,
+        13_000,
+        "en",
+        "The richest English voice here; slow to train without a GPU.",
+    ),
+];
+
+/// [`RECOMMENDED`], each marked when it is already on this computer.
+pub fn recommended(local: &[LocalModel]) -> Vec<RecommendedModel> {
+    RECOMMENDED
+        .iter()
+        .map(|r| RecommendedModel {
+            local: local.iter().any(|m| m.kind == "hub" && m.reference == r.id),
+            ..r.clone()
+        })
+        .collect()
 }
 
 fn size_of(path: &Path) -> u64 {
@@ -175,11 +359,15 @@ pub fn local_models(hub_cache: &Path, library: Option<&crate::store::Library>) -
                 .flatten()
                 .flatten();
             if let Some(snap) = snapshots.map(|e| e.path()).find(|p| p.join("config.json").is_file()) {
+                let (architecture, quantization) = describe(&snap).unwrap_or_default();
                 out.push(LocalModel {
                     reference: id,
                     kind: "hub".into(),
                     size_bytes: size_of(&repo.join("blobs")),
                     path: snap,
+                    architecture,
+                    quantization,
+                    origin: "hub".into(),
                 });
             }
         }
@@ -194,6 +382,9 @@ pub fn local_models(hub_cache: &Path, library: Option<&crate::store::Library>) -
                     size_bytes: size_of(&p),
                     reference: m.reference,
                     path: p,
+                    architecture: m.architecture,
+                    quantization: m.quantization,
+                    origin: "added".into(),
                 });
             }
         }

@@ -140,7 +140,7 @@ impl Library {
 
     pub fn adapters(&self) -> Result<Vec<AdapterRecord>> {
         self.query_all(
-            "SELECT id, persona_id, run_id, path, checksum FROM adapters ORDER BY id",
+            "SELECT id, persona_id, run_id, path, checksum, created_at FROM adapters ORDER BY id",
             [],
             |r| {
                 Ok(AdapterRecord {
@@ -149,6 +149,7 @@ impl Library {
                     run_id: r.get(2)?,
                     path: r.get(3)?,
                     checksum: r.get(4)?,
+                    created_at: r.get(5)?,
                 })
             },
         )
@@ -250,7 +251,7 @@ impl Library {
     }
 
     pub fn messages(&self, conversation: i64) -> Result<Vec<Message>> {
-        self.query_all("SELECT id, role, content, settings, adapter_id, created_at FROM messages WHERE conversation_id = ?1 ORDER BY id", [conversation], |r| {
+        self.query_all("SELECT id, role, content, settings, adapter_id, created_at, rating FROM messages WHERE conversation_id = ?1 ORDER BY id", [conversation], |r| {
                 Ok(Message {
                     id: r.get(0)?,
                     role: r.get(1)?,
@@ -258,6 +259,7 @@ impl Library {
                     settings: r.get(3)?,
                     adapter_id: r.get(4)?,
                     created_at: r.get(5)?,
+                    rating: r.get(6)?,
                 })
             })
     }

@@ -4,6 +4,7 @@
 
 mod activity;
 pub mod card;
+mod chats;
 mod datasets;
 pub mod pack;
 mod schema;
@@ -190,6 +191,7 @@ pub struct AdapterRecord {
     pub run_id: Option<i64>,
     pub path: String,
     pub checksum: String,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -210,6 +212,8 @@ pub struct Message {
     pub settings: String,
     pub adapter_id: Option<i64>,
     pub created_at: i64,
+    /// Thumbs up (1) or down (-1) from the person chatting.
+    pub rating: Option<i64>,
 }
 
 /// What to keep when a persona is deleted; everything else goes.

@@ -122,4 +122,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE dataset_rows ADD COLUMN confidence REAL;
     ALTER TABLE datasets ADD COLUMN mix_ratio REAL NOT NULL DEFAULT 0.2;
     "#,
+    // 4: the app's chat and training pages: thumbs up/down on each reply (the
+    // data for preference tuning later), each conversation's generation
+    // settings, and the adapter a persona chats with by default.
+    r#"
+    ALTER TABLE messages ADD COLUMN rating INTEGER;
+    ALTER TABLE conversations ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE personas ADD COLUMN active_adapter INTEGER REFERENCES adapters(id) ON DELETE SET NULL;
+    "#,
 ];

@@ -74,6 +74,8 @@ export const api = {
   },
   jobCancel: (id: number) => call<void>("job_cancel", { id }),
   jobsList: () => call<JobInfo[]>("jobs_list"),
+  /** How a job ended (null while it runs). */
+  jobEnd: <T,>(id: number) => call<JobMessage<T> | null>("job_end", { id }),
   /** Re-attach to a job after a reload: replays its last event and its end. */
   jobAttach: (id: number, onMessage: (m: JobMessage<DraftView>) => void) => {
     const ch = new Channel<JobMessage<DraftView>>();
