@@ -255,6 +255,7 @@ def run(driver_port, data_dir, work):
         cards = d.wait('[data-testid="persona-card"]', "the saved persona")
         d.screenshot("en-11-library")
         check(len(cards) == 1, "the library shows the one saved persona")
+        studio(d)
     except Failure:
         failure_shot(d)
         raise
@@ -266,8 +267,14 @@ def run(driver_port, data_dir, work):
     (n_personas,) = db.execute("SELECT COUNT(*) FROM personas").fetchone()
     (disabled,) = db.execute("SELECT COUNT(*) FROM dataset_rows WHERE enabled = 0").fetchone()
     (stored,) = db.execute("SELECT COUNT(*) FROM dataset_rows").fetchone()
+    (finished,) = db.execute("SELECT COUNT(*) FROM training_runs WHERE status = 'finished'").fetchone()
+    (cancelled,) = db.execute("SELECT COUNT(*) FROM training_runs WHERE status = 'cancelled'").fetchone()
+    (up,) = db.execute("SELECT COUNT(*) FROM messages WHERE rating = 1").fetchone()
+    (base_replies,) = db.execute("SELECT COUNT(*) FROM messages WHERE role = 'assistant' AND adapter_id IS NULL").fetchone()
     db.close()
     check(n_personas == 1 and disabled == 1 and stored == total, f"the library file holds 1 persona, {stored} rows, 1 disabled")
+    check(finished == 1 and cancelled == 1, f"one run finished, one cancelled ({finished}, {cancelled})")
+    check(up == 1 and base_replies == 1, f"one reply thumbed up ({up}), one written by the base model ({base_replies})")
 
     # ---- second start: the persona is still there; then Chinese ----
     d.start()
@@ -285,6 +292,7 @@ def run(driver_port, data_dir, work):
         check(d.prop(box, "checked") is False, "the row disabled before the restart is still disabled")
         check(d.text(drow[0]) == first_text, "it is the same row")
         d.screenshot("en-12-dataset-after-restart")
+        studio_after_restart(d)
 
         set_language(d, "zh")
         d.screenshot("zh-01-settings")
@@ -304,11 +312,211 @@ def run(driver_port, data_dir, work):
         import_files(d, [pdf])
         d.wait_text('[data-testid="error-message"]', lambda t: len(t) > 5, "an error (zh)")
         d.screenshot("zh-06-import-error")
+        for theme in ("light", "dark"):
+            set_theme(d, theme)
+            nav(d, "models")
+            d.wait('[data-testid="model-row"]', "the model list (zh)")
+            time.sleep(1)
+            d.screenshot(f"zh-07-models-{theme}")
+            open_persona(d, "persona-train")
+            d.wait('[data-testid="train-preset-quick"]')
+            time.sleep(1)
+            d.screenshot(f"zh-08-train-{theme}")
+            open_persona(d, "persona-chat")
+            d.wait('[data-testid="chat-input"]', "the chat (zh)")
+            time.sleep(1)
+            d.screenshot(f"zh-09-chat-{theme}")
+        set_theme(d, "system")
     except Failure:
         failure_shot(d)
         raise
     finally:
         d.quit()
+
+
+GGUF = ROOT / ".cache" / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def set_select(d, el, value):
+    d.js(
+        "const s = arguments[0]; s.value = arguments[1];"
+        "s.dispatchEvent(new Event('change', {bubbles: true}));",
+        {ELEMENT: el},
+        value,
+    )
+
+
+def set_theme(d, theme):
+    d.js("localStorage.setItem('dramatis.theme', arguments[0]); document.documentElement.dataset.theme = arguments[0];", theme)
+    time.sleep(0.3)
+
+
+def open_persona(d, testid):
+    nav(d, "library")
+    card = d.wait('[data-testid="persona-card"]', "the persona card")[0]
+    d.click(d.inside(card, f'[data-testid="{testid}"]')[0])
+
+
+def train_run(d, steps, cancel):
+    """Start a quick run of `steps` steps; cancel it after its first loss, or let it finish."""
+    d.click(d.wait('[data-testid="train-preset-quick"]', "the Quick preset")[0])
+    if not d.find_all('[data-testid="train-max-steps"]'):
+        d.click(d.wait('[data-testid="train-advanced"]', "the Advanced toggle")[0])
+    d.type(d.wait('[data-testid="train-max-steps"]', "the max steps field")[0], str(steps))
+    d.click(d.wait('[data-testid="train-start"]', "the start button")[0])
+    _, loss = d.wait_text('[data-testid="train-loss"]', lambda t: _number(t) is not None, "a training loss", timeout=600)
+    check(0 < _number(loss) < 20, f"the loss is a plausible number: {loss!r}")
+    if cancel:
+        d.click(d.wait('[data-testid="train-cancel"]', "the cancel button")[0])
+        d.wait('[data-testid="train-cancel"]', "the run to stop", gone=True, timeout=300)
+        return None
+    chart = d.wait('[data-testid="train-chart"]', "the loss chart")[0]
+    first_points = int(d.js("return arguments[0].getAttribute('data-points') || '0';", {ELEMENT: chart}))
+    _, status = d.wait_text('[data-testid="train-status"]', lambda t: "done" in t.lower(), "the run to finish", timeout=900)
+    chart = d.wait('[data-testid="train-chart"]')[0]
+    points = int(d.js("return arguments[0].getAttribute('data-points') || '0';", {ELEMENT: chart}))
+    check(points >= steps and points > first_points, f"the chart grew from {first_points} to {points} points")
+    return status
+
+
+def _number(t):
+    try:
+        return float(t.strip())
+    except ValueError:
+        return None
+
+
+def assistant_messages(d):
+    return [m for m in d.find_all('[data-testid="chat-message"][data-role="assistant"]')
+            if d.js("return arguments[0].getAttribute('data-streaming');", {ELEMENT: m}) != "true"]
+
+
+def chat_turn(d, text):
+    before = len(assistant_messages(d))
+    d.type(d.wait('[data-testid="chat-input"]', "the chat input")[0], text)
+    d.click(d.wait('[data-testid="chat-send"]', "the send button")[0])
+    end = time.time() + 600
+    while time.time() < end:
+        if len(assistant_messages(d)) > before and not d.find_all('[data-testid="chat-stop"]'):
+            break
+        time.sleep(0.3)
+    else:
+        raise Failure("no reply to " + repr(text))
+    users = d.find_all('[data-testid="chat-message"][data-role="user"]')
+    check(any(text in d.text(u) for u in users), f"the question {text!r} shows as the user's message")
+
+
+def studio(d):
+    """Part 2: add the model, train (cancel one run, finish another), chat with the persona and the base model."""
+    nav(d, "models")
+    d.wait('[data-testid="model-path"]', "the Models screen")
+    time.sleep(1)
+    d.screenshot("en-20-models")
+    d.type(d.wait('[data-testid="model-path"]')[0], str(GGUF.with_name("missing.gguf")))
+    d.click(d.wait('[data-testid="model-add"]')[0])
+    _, err = d.wait_text('[data-testid="error-message"]', lambda t: len(t) > 10, "an error for a missing model file")
+    check("missing.gguf" in err or "not found" in err.lower(), f"a missing file is named: {err!r}")
+    d.type(d.wait('[data-testid="model-path"]')[0], str(GGUF))
+    d.click(d.wait('[data-testid="model-add"]')[0])
+    d.wait_text('[data-testid="model-row"]', lambda t: "SmolLM2" in t, "the added model's row")
+    d.screenshot("en-21-models-added")
+    # A recommended model from the (local) hub, into the Hugging Face cache.
+    card, _ = d.wait_text('[data-testid="recommended-card"]', lambda t: "SmolLM2 360M" in t, "the SmolLM2 360M card")
+    d.click(d.inside(card, '[data-testid="model-download"]')[0])
+    d.wait_text('[data-testid="model-row"]', lambda t: HUB_REPO in t, "the downloaded model's row")
+    d.screenshot("en-22-models-downloaded")
+
+    open_persona(d, "persona-train")
+    d.wait('[data-testid="train-preset-quick"]', "the training screen")
+    time.sleep(1)
+    pick = d.wait('[data-testid="train-model"]', "the model choice")[0]
+    set_select(d, pick, str(GGUF))
+    time.sleep(0.3)
+    check(d.js("return arguments[0].value;", {ELEMENT: pick}) == str(GGUF), "the SmolLM2 GGUF is the model to train")
+    d.screenshot("en-23-train")
+    train_run(d, 6, cancel=True)
+    d.screenshot("en-24-train-cancelled")
+    status = train_run(d, 3, cancel=False)
+    log("status:", status)
+    d.screenshot("en-25-train-done")
+
+    open_persona(d, "persona-chat")
+    select = d.wait('[data-testid="adapter-select"]', "the adapter choice")[0]
+    d.wait('[data-testid="chat-input"]', "the chat input")
+    value = d.js("return arguments[0].value;", {ELEMENT: select})
+    check(value not in ("", "base"), f"the trained adapter is chosen by default: {value!r}")
+    chat_turn(d, "Who are you?")
+    d.click(d.wait('[data-testid="chat-thumb-up"]', "a thumbs-up button")[-1])
+    time.sleep(0.5)
+    d.screenshot("en-26-chat-persona")
+    set_select(d, select, "base")
+    time.sleep(0.5)
+    chat_turn(d, "And the base model?")
+    d.screenshot("en-27-chat-base")
+
+
+def studio_after_restart(d):
+    """After a restart: the run, the adapter, the conversation and the rating are still there."""
+    open_persona(d, "persona-train")
+    d.wait_text("body", lambda t: "done" in t.lower() or "finished" in t.lower(), "the finished run in the history")
+    d.screenshot("en-30-train-history")
+    open_persona(d, "persona-chat")
+    d.wait_text("body", lambda t: "Who are you?" in t, "the conversation in the list")
+    d.screenshot("en-31-chat-list")
+
+
+HUB_REPO = "HuggingFaceTB/SmolLM2-360M-Instruct"
+HUB_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def serve_hub():
+    """A local server with the Hugging Face hub's URL layout, serving the tiny
+    test model under a recommended model's id (the hub is unreachable here)."""
+    import hashlib
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    fixture = ROOT / "tests" / "fixtures" / "models" / "tiny-llama"
+    files = {f: (fixture / f).read_bytes() for f in
+             ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"]}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            api = f"/api/models/{HUB_REPO}/revision/main"
+            resolve = f"/{HUB_REPO}/resolve/main/"
+            headers, status = {}, 200
+            if self.path == api:
+                body = json.dumps({"sha": HUB_COMMIT, "siblings": [{"rfilename": k} for k in files]}).encode()
+                headers["Content-Type"] = "application/json"
+            elif self.path.startswith(resolve) and self.path[len(resolve):] in files:
+                data = files[self.path[len(resolve):]]
+                rng = self.headers.get("Range", "")
+                start, end = 0, len(data) - 1
+                if rng.startswith("bytes="):
+                    a, _, b = rng[6:].partition("-")
+                    start = int(a or 0)
+                    end = min(int(b), len(data) - 1) if b else end
+                body = data[start:end + 1]
+                status = 206
+                headers.update({"x-repo-commit": HUB_COMMIT, "etag": f'"{hashlib.sha256(data).hexdigest()}"',
+                                "Content-Range": f"bytes {start}-{end}/{len(data)}"})
+            else:
+                status, body = 404, b"not found"
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def failure_shot(d):
@@ -347,6 +555,10 @@ def main():
     env = dict(os.environ)
     env["DRAMATIS_DATA_DIR"] = str(data_dir)
     env["TAURI_WEBVIEW_AUTOMATION"] = "true"
+    hub = serve_hub()
+    env["HF_ENDPOINT"] = f"http://127.0.0.1:{hub.server_address[1]}"
+    env["HF_HUB_CACHE"] = str(work / "hf-cache")
+    env.pop("HF_HUB_OFFLINE", None)
     env.setdefault("LANG", "C.UTF-8")
     procs = []
     try:
