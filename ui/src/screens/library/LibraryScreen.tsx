@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, asAppError, type AppError, type DeletionPlan, type PersonaCard } from "../../api";
+import { api, asAppError, type AppError, type DeletionPlan, type InterruptedRun, type PersonaCard } from "../../api";
 import { useRouter } from "../../app/router";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { EmptyState } from "../../components/EmptyState";
@@ -27,6 +27,7 @@ export function LibraryScreen() {
   const [notice, setNotice] = useState("");
   const [busy, setBusy] = useState<string | null>(null);
   const [pending, setPending] = useState<PendingDelete | null>(null);
+  const [interrupted, setInterrupted] = useState<InterruptedRun[]>([]);
 
   // Bumped to load the list again.
   const [version, setVersion] = useState(0);
@@ -48,6 +49,22 @@ export function LibraryScreen() {
       live = false;
     };
   }, [version]);
+
+  // Training runs cut short by a crash or a closed window: offer to resume them.
+  useEffect(() => {
+    let live = true;
+    api
+      .runsInterrupted()
+      .then((runs) => {
+        if (live) setInterrupted(runs ?? []);
+      })
+      .catch(() => {
+        // Not fatal: the persona's training screen offers to resume too.
+      });
+    return () => {
+      live = false;
+    };
+  }, []);
 
   /** Run one action at a time, showing what went wrong. */
   const run = async (key: string, action: () => Promise<void>) => {
@@ -126,6 +143,21 @@ export function LibraryScreen() {
         </div>
       </header>
 
+      {interrupted.map((r) => (
+        <div key={r.run.id} className="banner" data-testid="library-interrupted">
+          <Icon name="alert" />
+          <p className="banner__text">{t("train.libraryInterrupted", { name: r.persona_name })}</p>
+          <button
+            type="button"
+            className="button button--primary button--small"
+            onClick={() => navigate({ name: "train", personaId: r.persona })}
+          >
+            <Icon name="play" size={14} />
+            {t("train.resume")}
+          </button>
+        </div>
+      ))}
+
       {error && <ErrorMessage error={error} onDismiss={() => setError(null)} />}
       <p className="status-line" role="status">
         {notice}
@@ -158,6 +190,8 @@ export function LibraryScreen() {
                 card={card}
                 busy={busy}
                 onOpen={() => void open(card)}
+                onTrain={() => navigate({ name: "train", personaId: card.id })}
+                onChat={() => navigate({ name: "chat", personaId: card.id })}
                 onExport={() => void exportPack(card)}
                 onDelete={() => void askDelete(card)}
               />
@@ -186,12 +220,16 @@ function PersonaCardView({
   card,
   busy,
   onOpen,
+  onTrain,
+  onChat,
   onExport,
   onDelete,
 }: {
   card: PersonaCard;
   busy: string | null;
   onOpen: () => void;
+  onTrain: () => void;
+  onChat: () => void;
   onExport: () => void;
   onDelete: () => void;
 }) {
@@ -244,7 +282,28 @@ function PersonaCardView({
       <div className="persona-card__actions">
         <button
           type="button"
-          className="button button--primary button--small"
+          className={card.adapters > 0 ? "button button--primary button--small" : "button button--small"}
+          data-testid="persona-chat"
+          onClick={onChat}
+          aria-label={t("train.chatNamed", { name: card.name })}
+        >
+          <Icon name="chat" size={14} />
+          {t("train.chat")}
+        </button>
+        <button
+          type="button"
+          className={card.adapters > 0 ? "button button--small" : "button button--primary button--small"}
+          data-testid="persona-train"
+          onClick={onTrain}
+          disabled={card.dataset_id == null}
+          aria-label={t("train.trainNamed", { name: card.name })}
+        >
+          <Icon name="chart" size={14} />
+          {t("train.train")}
+        </button>
+        <button
+          type="button"
+          className="button button--small"
           data-testid="persona-open"
           onClick={onOpen}
           disabled={card.dataset_id == null || busy !== null}

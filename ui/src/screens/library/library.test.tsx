@@ -11,6 +11,7 @@ describe("Library", () => {
   it("starts the app on the library and lists a card per persona", async () => {
     mockEngine({
       jobs_list: [],
+      runs_interrupted: [],
       library_list: [
         card({ id: 1, name: "Mags", character: "MAGS", source_title: "Father Ted", adapters: 0, last_chat: null }),
         card({
@@ -44,7 +45,7 @@ describe("Library", () => {
   });
 
   it("shows what to do when the library is empty, and the button goes to Import", async () => {
-    mockEngine({ jobs_list: [], library_list: [] });
+    mockEngine({ jobs_list: [], runs_interrupted: [], library_list: [] });
     render(<App />);
     const button = await screen.findByRole("button", { name: "New persona from a book or script" });
     expect(screen.getByText("No personas yet")).toBeInTheDocument();
@@ -56,6 +57,7 @@ describe("Library", () => {
     let list = [card({ id: 7, name: "Mags" })];
     const calls = mockEngine({
       jobs_list: [],
+      runs_interrupted: [],
       library_list: () => list,
       persona_delete_plan: {
         persona: "Mags",
@@ -94,6 +96,7 @@ describe("Library", () => {
   it("cancelling the dialog deletes nothing (Escape closes it)", async () => {
     const calls = mockEngine({
       jobs_list: [],
+      runs_interrupted: [],
       library_list: [card({ id: 7 })],
       persona_delete_plan: { persona: "Mags", datasets: [], conversations: [], adapters: [], files: [], kept_files: [] },
     });
@@ -110,6 +113,7 @@ describe("Library", () => {
   it("exports a pack to the chosen path", async () => {
     const calls = mockEngine({
       jobs_list: [],
+      runs_interrupted: [],
       library_list: [card({ id: 7, name: "Mags" })],
       pick_save_path: "/home/me/Mags.zip",
       persona_export: "/home/me/Mags.zip",
@@ -123,7 +127,7 @@ describe("Library", () => {
   });
 
   it("does not export when the save dialog is cancelled", async () => {
-    const calls = mockEngine({ jobs_list: [], library_list: [card()], pick_save_path: null });
+    const calls = mockEngine({ jobs_list: [], runs_interrupted: [], library_list: [card()], pick_save_path: null });
     render(<App />);
     const c = await screen.findByTestId("persona-card");
     await userEvent.click(within(c).getByRole("button", { name: "Export pack" }));
@@ -135,6 +139,7 @@ describe("Library", () => {
     let list = [card({ id: 1 })];
     const calls = mockEngine({
       jobs_list: [],
+      runs_interrupted: [],
       library_list: () => list,
       pick_files: ["/home/me/Ted.zip"],
       persona_import: () => {
@@ -153,6 +158,7 @@ describe("Library", () => {
   it("opens a persona's dataset", async () => {
     const calls = mockEngine({
       jobs_list: [],
+      runs_interrupted: [],
       library_list: [card({ id: 1, dataset_id: 10 })],
       dataset_open: datasetView({ target: { dataset: 10 } }),
     });
@@ -166,6 +172,7 @@ describe("Library", () => {
   it("shows an error with a hint, which can be dismissed, without breaking the screen", async () => {
     mockEngine({
       jobs_list: [],
+      runs_interrupted: [],
       library_list: () => {
         throw appError("The library could not be opened.", "Check that the data folder is writable.", "io");
       },
@@ -181,12 +188,86 @@ describe("Library", () => {
   });
 
   it("navigates with the sidebar and marks the current item", async () => {
-    mockEngine({ jobs_list: [], library_list: [], app_info: { version: "0.3.0", data_dir: "/d", library_path: "/d/l.db" } });
+    mockEngine({ jobs_list: [], runs_interrupted: [], library_list: [], app_info: { version: "0.3.0", data_dir: "/d", library_path: "/d/l.db" } });
     render(<App />);
     const nav = screen.getByRole("navigation");
     expect(within(nav).getByRole("button", { name: "Library" })).toHaveAttribute("aria-current", "page");
     await userEvent.click(within(nav).getByRole("button", { name: "Settings" }));
     expect(within(nav).getByRole("button", { name: "Settings" })).toHaveAttribute("aria-current", "page");
     expect(await screen.findByText("Dramatis 0.3.0")).toBeInTheDocument();
+  });
+
+  it("each card opens the persona's training and chat", async () => {
+    mockEngine({
+      jobs_list: [],
+      runs_interrupted: [],
+      library_list: [card({ id: 7, name: "Mags", dataset_id: 10 }), card({ id: 8, name: "Ted", dataset_id: null, created_at: 1 })],
+      train_page: (args: Record<string, unknown>) => ({
+        persona: args.persona,
+        name: "Mags",
+        dataset_id: 10,
+        samples: 1200,
+        presets: [],
+        runs: [],
+        adapters: [],
+        last_model: null,
+      }),
+      models_list: [],
+    });
+    render(<App />);
+    const cards = await screen.findAllByTestId("persona-card");
+    expect(cards).toHaveLength(2);
+    const ted = screen.getByRole("article", { name: "Ted" });
+    // No dataset: nothing to train on.
+    expect(within(ted).getByTestId("persona-train")).toBeDisabled();
+    expect(within(ted).getByTestId("persona-chat")).toBeEnabled();
+    const mags = screen.getByRole("article", { name: "Mags" });
+    await userEvent.click(within(mags).getByRole("button", { name: "Train Mags" }));
+    expect(await screen.findByRole("heading", { name: "Train Mags" })).toBeInTheDocument();
+    expect(screen.getByTestId("nav-library")).toHaveAttribute("aria-current", "page");
+  });
+
+  it("the chat button leaves the library for the persona's chat", async () => {
+    const calls = mockEngine({ jobs_list: [], runs_interrupted: [], library_list: [card({ id: 7, name: "Mags" })] });
+    render(<App />);
+    const c = await screen.findByTestId("persona-card");
+    await userEvent.click(within(c).getByTestId("persona-chat"));
+    await waitFor(() => expect(screen.queryByTestId("persona-card")).not.toBeInTheDocument());
+    // The chat belongs to the library in the sidebar; the training screen is not shown.
+    expect(screen.getByTestId("nav-library")).toHaveAttribute("aria-current", "page");
+    expect(screen.queryByTestId("train-start")).not.toBeInTheDocument();
+    expect(callsOf(calls, "train_page")).toHaveLength(0);
+  });
+
+  it("offers to resume training that was interrupted", async () => {
+    mockEngine({
+      jobs_list: [],
+      library_list: [card({ id: 7, name: "Mags" })],
+      runs_interrupted: [{ persona: 7, persona_name: "Mags", run: { id: 3 } }],
+      train_page: {
+        persona: 7,
+        name: "Mags",
+        dataset_id: 10,
+        samples: 10,
+        presets: [],
+        runs: [],
+        adapters: [],
+        last_model: null,
+      },
+      models_list: [],
+    });
+    render(<App />);
+    const banner = await screen.findByTestId("library-interrupted");
+    expect(banner).toHaveTextContent("Training of Mags was interrupted.");
+    await userEvent.click(within(banner).getByRole("button", { name: "Resume" }));
+    expect(await screen.findByRole("heading", { name: "Train Mags" })).toBeInTheDocument();
+  });
+
+  it("works without the interrupted-runs banner when that list cannot be read", async () => {
+    mockEngine({ jobs_list: [], library_list: [card()] });
+    render(<App />);
+    expect(await screen.findByTestId("persona-card")).toBeInTheDocument();
+    expect(screen.queryByTestId("library-interrupted")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("error-message")).not.toBeInTheDocument();
   });
 });
