@@ -224,6 +224,25 @@ pub fn read_card(bytes: &[u8], path: &Path) -> Result<Value> {
     serde_json::from_slice(&json_bytes).map_err(|e| bad(&format!("the card is not valid JSON ({e})")))
 }
 
+impl super::Library {
+    /// Write a persona's character card: a PNG with the card embedded (its
+    /// own picture, else a drawn initial) when `out` ends in `.png`, else JSON.
+    pub fn export_card(&self, persona: i64, out: &Path, base_model: Option<&str>, adapter: Option<&str>) -> Result<()> {
+        let p = self.persona(persona)?;
+        let card = card_json(&p, base_model, adapter);
+        let bytes = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+            let avatar = match p.avatar.as_deref().map(std::fs::read) {
+                Some(Ok(b)) => b,
+                _ => default_avatar(&p.name),
+            };
+            embed_in_png(&avatar, &card, out)?
+        } else {
+            serde_json::to_vec_pretty(&card).map_err(|e| Error::Invalid(e.to_string()))?
+        };
+        crate::jobs::write_atomic(out, &bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,24 +277,5 @@ mod tests {
             ("Mags", "MAGS", "Kettle's on.")
         );
         assert!(read_card(&png[..png.len() / 2], Path::new("a.png")).is_err());
-    }
-}
-
-impl super::Library {
-    /// Write a persona's character card: a PNG with the card embedded (its
-    /// own picture, else a drawn initial) when `out` ends in `.png`, else JSON.
-    pub fn export_card(&self, persona: i64, out: &Path, base_model: Option<&str>, adapter: Option<&str>) -> Result<()> {
-        let p = self.persona(persona)?;
-        let card = card_json(&p, base_model, adapter);
-        let bytes = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
-            let avatar = match p.avatar.as_deref().map(std::fs::read) {
-                Some(Ok(b)) => b,
-                _ => default_avatar(&p.name),
-            };
-            embed_in_png(&avatar, &card, out)?
-        } else {
-            serde_json::to_vec_pretty(&card).map_err(|e| Error::Invalid(e.to_string()))?
-        };
-        crate::jobs::write_atomic(out, &bytes)
     }
 }
