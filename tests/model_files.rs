@@ -265,8 +265,28 @@ fn streaming_never_splits_a_character() {
         g.text
     );
     assert!(pieces.len() > 1);
-    for p in &pieces[..pieces.len() - 1] {
+    for p in &pieces {
         assert!(!p.contains('\u{FFFD}'), "a broken character was shown: {pieces:?}");
+    }
+    assert_eq!(pieces.concat(), g.text);
+    // Cut by the length limit at every point of the first characters: some
+    // cuts fall inside a character, whose first bytes are dropped.
+    for max_tokens in 1..=8 {
+        let mut pieces = Vec::new();
+        let o = GenerateOptions {
+            max_tokens,
+            ..opts.clone()
+        };
+        let g = m
+            .generate(
+                &[ChatMessage::new("user", "请用一句话介绍你自己。")],
+                &o,
+                &Default::default(),
+                |p| pieces.push(p.to_owned()),
+            )
+            .unwrap();
+        assert!(!g.text.contains('\u{FFFD}'), "{max_tokens} tokens: {:?}", g.text);
+        assert_eq!(pieces.concat(), g.text);
     }
 }
 

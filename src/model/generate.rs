@@ -292,6 +292,10 @@ impl ChatModel {
                 .to_vec1()?;
             self.cached.push(next);
         }
+        // Stopped in the middle of a character (the length limit, a cancel):
+        // drop its first bytes rather than show a replacement mark.
+        let whole = text.trim_end_matches('\u{FFFD}').len();
+        text.truncate(whole);
         if text.len() > shown && text.is_char_boundary(shown) {
             on_text(&text[shown..]);
         }

@@ -363,6 +363,9 @@ def train_run(d, steps, cancel):
     if not d.find_all('[data-testid="train-max-steps"]'):
         d.click(d.wait('[data-testid="train-advanced"]', "the Advanced toggle")[0])
     d.type(d.wait('[data-testid="train-max-steps"]', "the max steps field")[0], str(steps))
+    # Small batches of short samples: the test build is a debug build.
+    d.type(d.wait('[data-testid="train-batch-size"]', "the batch size field")[0], "1")
+    d.type(d.wait('[data-testid="train-max-len"]', "the length field")[0], "128")
     d.click(d.wait('[data-testid="train-start"]', "the start button")[0])
     _, loss = d.wait_text('[data-testid="train-loss"]', lambda t: _number(t) is not None, "a training loss", timeout=600)
     check(0 < _number(loss) < 20, f"the loss is a plausible number: {loss!r}")
@@ -392,9 +395,13 @@ def assistant_messages(d):
 
 
 def chat_turn(d, text):
+    d.wait('[data-testid="chat-loading"]', "the model to load", gone=True, timeout=300)
     before = len(assistant_messages(d))
     d.type(d.wait('[data-testid="chat-input"]', "the chat input")[0], text)
-    d.click(d.wait('[data-testid="chat-send"]', "the send button")[0])
+    end = time.time() + 60
+    while d.prop(d.wait('[data-testid="chat-send"]', "the send button")[0], "disabled") and time.time() < end:
+        time.sleep(0.25)
+    d.click(d.wait('[data-testid="chat-send"]')[0])
     end = time.time() + 600
     while time.time() < end:
         if len(assistant_messages(d)) > before and not d.find_all('[data-testid="chat-stop"]'):
@@ -445,6 +452,18 @@ def studio(d):
     d.wait('[data-testid="chat-input"]', "the chat input")
     value = d.js("return arguments[0].value;", {ELEMENT: select})
     check(value not in ("", "base"), f"the trained adapter is chosen by default: {value!r}")
+    # Short replies: the test build is a debug build.
+    d.wait('[data-testid="chat-loading"]', "the model to load", gone=True, timeout=300)
+    d.click(d.wait('[data-testid="chat-settings"]', "the chat settings")[0])
+    rng = d.wait('[data-testid="chat-setting-max_tokens"]', "the reply length")[0]
+    d.js(
+        "const el = arguments[0];"
+        "Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, arguments[1]);"
+        "el.dispatchEvent(new Event('input', {bubbles: true}));",
+        {ELEMENT: rng},
+        "16",
+    )
+    d.click(d.wait('[data-testid="chat-settings"]')[0])
     chat_turn(d, "Who are you?")
     d.click(d.wait('[data-testid="chat-thumb-up"]', "a thumbs-up button")[-1])
     time.sleep(0.5)
