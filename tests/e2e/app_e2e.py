@@ -477,11 +477,21 @@ def studio(d):
 def studio_after_restart(d):
     """After a restart: the run, the adapter, the conversation and the rating are still there."""
     open_persona(d, "persona-train")
-    d.wait_text("body", lambda t: "done" in t.lower() or "finished" in t.lower(), "the finished run in the history")
+    rows = d.wait('[data-testid="run-row"]', "the run history")
+    check(len(rows) == 2, f"both runs are in the history ({len(rows)})")
+    active = d.wait('[data-testid="run-active"]', "the active adapter's mark")
+    d.js("arguments[0].scrollIntoView({block: 'center'});", {ELEMENT: active[0]})
+    time.sleep(0.5)
     d.screenshot("en-30-train-history")
     open_persona(d, "persona-chat")
-    d.wait_text("body", lambda t: "Who are you?" in t, "the conversation in the list")
-    d.screenshot("en-31-chat-list")
+    conv, _ = d.wait_text('[data-testid="chat-conversation"]', lambda t: "Who are you?" in t, "the conversation in the list")
+    d.click(d.inside(conv, "button")[0])
+    d.wait_text('[data-testid="chat-message"][data-role="user"]', lambda t: "And the base model?" in t, "the conversation's turns")
+    d.wait('[data-testid="chat-loading"]', "the model to load", gone=True, timeout=300)
+    pressed = [d.js("return arguments[0].getAttribute('aria-pressed');", {ELEMENT: b})
+               for b in d.find_all('[data-testid="chat-thumb-up"]')]
+    check(pressed.count("true") == 1, f"the thumbs-up is still on one reply: {pressed}")
+    d.screenshot("en-31-chat-after-restart")
 
 
 HUB_REPO = "HuggingFaceTB/SmolLM2-360M-Instruct"

@@ -1,7 +1,7 @@
 import type { RunView } from "../../api";
 import { Icon } from "../../components/Icon";
 import { locale, useI18n, type MessageKey } from "../../i18n";
-import { formatRelative } from "../../lib/format";
+import { baseName, formatRelative } from "../../lib/format";
 import { LossChart } from "./LossChart";
 import { formatLoss } from "./model";
 
@@ -88,7 +88,7 @@ function RunRow({ run, busy, onActivate, onResume }: { run: RunView; busy: boole
             </span>
           )}
           <span className="run-row__model selectable" title={run.model}>
-            {run.model}
+            {baseName(run.model)}
           </span>
           {run.started_at != null && <span className="run-row__date">{formatRelative(run.started_at, lang)}</span>}
         </div>

@@ -15,6 +15,7 @@ import { ErrorMessage } from "../../components/ErrorMessage";
 import { Icon } from "../../components/Icon";
 import { ProgressBar } from "../../components/ProgressBar";
 import { useI18n } from "../../i18n";
+import { baseName } from "../../lib/format";
 import { AdvancedPanel } from "./AdvancedPanel";
 import { EvalPanel } from "./EvalPanel";
 import { ExportPanel } from "./ExportPanel";
@@ -316,8 +317,8 @@ function ModelPicker({
       >
         {models === null && <option value="">{t("common.loading")}</option>}
         {models?.map((m) => (
-          <option key={m.reference} value={m.reference}>
-            {m.reference}
+          <option key={m.reference} value={m.reference} title={m.path}>
+            {m.kind === "hub" ? m.reference : baseName(m.reference)}
           </option>
         ))}
       </select>
