@@ -249,6 +249,13 @@ pub async fn dataset_export(
     .await
 }
 
+/// Files the app was opened with (a `.fountain` or `.epub` from the file
+/// manager), each handed out once: the window imports them.
+#[tauri::command]
+pub async fn opened_files(state: AppStateRef<'_>) -> Result<Vec<String>> {
+    Ok(state.take_opened().iter().map(|p| p.display().to_string()).collect())
+}
+
 // ---- native dialogs: the only way besides drop and typing that a path reaches the engine ----
 
 fn path_of(p: tauri_plugin_dialog::FilePath) -> Option<String> {

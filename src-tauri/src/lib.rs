@@ -44,6 +44,7 @@ pub fn builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<
                 eprintln!("Dramatis could not open its library: {}", e.message());
                 Box::new(std::io::Error::other(e.message())) as Box<dyn std::error::Error>
             })?;
+            state.add_opened(opened_files(std::env::args_os().skip(1).map(PathBuf::from)));
             app.manage(Arc::new(state));
             Ok(())
         })
@@ -60,6 +61,7 @@ pub fn builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<
             commands::jobs_list,
             commands::job_attach,
             commands::job_end,
+            commands::opened_files,
             commands::draft_get,
             commands::cast_merge,
             commands::cast_rename,
@@ -105,10 +107,34 @@ pub fn builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<
         ])
 }
 
+/// The files among the app's arguments (the file manager's "Open With"
+/// passes them on Linux and Windows); options and missing paths are left out.
+pub fn opened_files(args: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
+    args.into_iter()
+        .filter(|p| !p.to_string_lossy().starts_with('-') && p.is_file())
+        .map(|p| std::path::absolute(&p).unwrap_or(p))
+        .collect()
+}
+
 /// Start the app.
 pub fn run() {
     dramatis::jobs::init_runtime();
     builder(tauri::Builder::default())
-        .run(tauri::generate_context!())
-        .expect("Dramatis could not start its window");
+        .build(tauri::generate_context!())
+        .expect("Dramatis could not start its window")
+        .run(|_app, _event| {
+            // macOS hands files opened with the app over as an event.
+            #[cfg(any(target_os = "macos", target_os = "ios"))]
+            if let tauri::RunEvent::Opened { urls } = &_event {
+                use tauri::Emitter;
+                let files: Vec<PathBuf> = urls.iter().filter_map(|u| u.to_file_path().ok()).collect();
+                let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+                match _app.try_state::<Arc<AppState>>() {
+                    Some(state) if !state.window_listens() => state.add_opened(files),
+                    _ => {
+                        let _ = _app.emit("files-opened", paths);
+                    }
+                }
+            }
+        });
 }

@@ -26,6 +26,9 @@ pub struct AppState {
     next_draft: AtomicU64,
     next_chat: AtomicU64,
     library_path: PathBuf,
+    /// Files the app was asked to open (command line, "Open With"), not yet handed to the window.
+    opened: Mutex<Vec<PathBuf>>,
+    opened_taken: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -43,6 +46,8 @@ impl AppState {
             pauses: Mutex::new(HashMap::new()),
             next_chat: AtomicU64::new(0),
             library_path,
+            opened: Mutex::new(Vec::new()),
+            opened_taken: AtomicBool::new(false),
             data_dir: dir.to_owned(),
             library: Mutex::new(library),
             drafts: Mutex::new(HashMap::new()),
@@ -75,6 +80,23 @@ impl AppState {
         })?;
         let mut c = lock(&chat);
         f(&mut c)
+    }
+
+    /// Keep files the app was asked to open until the window asks for them.
+    pub fn add_opened(&self, files: impl IntoIterator<Item = PathBuf>) {
+        lock(&self.opened).extend(files);
+    }
+
+    /// The files to open, each handed out once; from then on the window
+    /// listens for more itself.
+    pub fn take_opened(&self) -> Vec<PathBuf> {
+        self.opened_taken.store(true, Ordering::SeqCst);
+        std::mem::take(&mut *lock(&self.opened))
+    }
+
+    /// Whether the window has asked for the files to open (and now listens).
+    pub fn window_listens(&self) -> bool {
+        self.opened_taken.load(Ordering::SeqCst)
     }
 
     pub fn close_chat(&self, id: u64) {

@@ -116,6 +116,9 @@ fn models_training_chat_and_export_through_the_commands() {
         LONG,
     );
     assert_eq!(chat["adapter_id"], adapter);
+    let greeting = &chat["messages"][0];
+    assert_eq!(greeting["greeting"], true, "the persona greets first: {chat}");
+    assert!(!greeting["content"].as_str().unwrap().is_empty());
     let session = chat["session"].as_u64().unwrap();
     let bad = json!({"temperature": 9.0, "top_p": 1.0, "max_tokens": 6});
     let id = app.ok(

@@ -111,7 +111,11 @@ pub(crate) fn store_persona(lib: &mut crate::store::Library, new: &NewPersona) -
             .zip(&bytes)
             .map(|(doc, b)| lib.add_source(doc, b))
             .collect::<Result<Vec<_>>>()?;
-        let pid = lib.create_persona(&new.persona, &sources)?;
+        let mut persona = new.persona.clone();
+        if persona.greeting.trim().is_empty() {
+            persona.greeting = greeting_from(&new.rows);
+        }
+        let pid = lib.create_persona(&persona, &sources)?;
         lib.set_alias_groups(pid, &new.groups)?;
         let did = lib.create_dataset_rows(Some(pid), &new.persona.character, &new.rows, &new.report, new.mix_ratio)?;
         Ok(CreatedPersona {
@@ -121,6 +125,17 @@ pub(crate) fn store_persona(lib: &mut crate::store::Library, new: &NewPersona) -
             rows: new.rows.len(),
         })
     })
+}
+
+/// A first message for the chat window when the persona has none: the
+/// character's first enabled reply of a comfortable length, in their own words.
+fn greeting_from(rows: &[NewRow]) -> String {
+    rows.iter()
+        .filter(|r| r.enabled)
+        .map(|r| r.sample.output.trim())
+        .find(|o| (8..=160).contains(&o.chars().count()))
+        .unwrap_or("")
+        .to_owned()
 }
 
 /// The cast to store with a new persona: the character's group exactly as the

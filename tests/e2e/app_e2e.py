@@ -333,6 +333,21 @@ def run(driver_port, data_dir, work):
     finally:
         d.quit()
 
+    # ---- third start: a screenplay opened with Dramatis from the file manager ----
+    fountain = sorted((SAMPLES / "fountain").glob("*.fountain"))[0]
+    d.start([str(fountain)])
+    try:
+        set_language(d, "en")
+        nav(d, "import")
+        _, status = d.wait_text('[data-testid="import-status"]', lambda t: bool(digits(t)), "the opened screenplay's import")
+        check(fountain.name in status or max(digits(status)) > 10, f"the file it was opened with is imported: {status!r}")
+        d.screenshot("en-40-opened-with-file")
+    except Failure:
+        failure_shot(d)
+        raise
+    finally:
+        d.quit()
+
 
 GGUF = ROOT / ".cache" / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -389,14 +404,15 @@ def _number(t):
         return None
 
 
-def assistant_messages(d):
-    return [m for m in d.find_all('[data-testid="chat-message"][data-role="assistant"]')
-            if d.js("return arguments[0].getAttribute('data-streaming');", {ELEMENT: m}) != "true"]
+def assistant_replies(d):
+    """How many finished replies the chat shows (one query: streaming bubbles come and go)."""
+    return d.js("return document.querySelectorAll("
+                "'[data-testid=\"chat-message\"][data-role=\"assistant\"]:not([data-streaming=\"true\"])').length;")
 
 
 def chat_turn(d, text):
     d.wait('[data-testid="chat-loading"]', "the model to load", gone=True, timeout=300)
-    before = len(assistant_messages(d))
+    before = assistant_replies(d)
     d.type(d.wait('[data-testid="chat-input"]', "the chat input")[0], text)
     end = time.time() + 60
     while d.prop(d.wait('[data-testid="chat-send"]', "the send button")[0], "disabled") and time.time() < end:
@@ -404,7 +420,7 @@ def chat_turn(d, text):
     d.click(d.wait('[data-testid="chat-send"]')[0])
     end = time.time() + 600
     while time.time() < end:
-        if len(assistant_messages(d)) > before and not d.find_all('[data-testid="chat-stop"]'):
+        if assistant_replies(d) > before and not d.find_all('[data-testid="chat-stop"]'):
             break
         time.sleep(0.3)
     else:
@@ -488,8 +504,8 @@ def studio_after_restart(d):
     d.click(d.inside(conv, "button")[0])
     d.wait_text('[data-testid="chat-message"][data-role="user"]', lambda t: "And the base model?" in t, "the conversation's turns")
     d.wait('[data-testid="chat-loading"]', "the model to load", gone=True, timeout=300)
-    pressed = [d.js("return arguments[0].getAttribute('aria-pressed');", {ELEMENT: b})
-               for b in d.find_all('[data-testid="chat-thumb-up"]')]
+    pressed = d.js("return Array.from(document.querySelectorAll('[data-testid=\"chat-thumb-up\"]'))"
+                   ".map((b) => b.getAttribute('aria-pressed'));")
     check(pressed.count("true") == 1, f"the thumbs-up is still on one reply: {pressed}")
     d.screenshot("en-31-chat-after-restart")
 

@@ -1,5 +1,5 @@
 import { useEffect, useEffectEvent, useMemo, useState } from "react";
-import { onFileDrop } from "./api";
+import { api, onFileDrop, onFilesOpened } from "./api";
 import { isInternalDrag } from "./app/dragState";
 import { ImportProvider } from "./app/ImportProvider";
 import { useImportSession } from "./app/importSession";
@@ -59,6 +59,31 @@ function Shell() {
       .catch(() => {
         // Not inside the desktop shell (a browser preview): no file drops.
       });
+    return () => {
+      disposed = true;
+      stop?.();
+    };
+  }, []);
+
+  // Files opened with Dramatis (a .fountain or .epub from the file manager).
+  const onOpened = useEffectEvent((paths: string[]) => {
+    if (paths.length) onDrop(paths);
+  });
+  useEffect(() => {
+    let disposed = false;
+    let stop: (() => void) | undefined;
+    api
+      .openedFiles()
+      .then((paths) => onOpened(paths))
+      .catch(() => {
+        // Not inside the desktop shell: nothing was opened with it.
+      });
+    onFilesOpened((paths) => onOpened(paths))
+      .then((unlisten) => {
+        if (disposed) unlisten();
+        else stop = unlisten;
+      })
+      .catch(() => {});
     return () => {
       disposed = true;
       stop?.();

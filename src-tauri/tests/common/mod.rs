@@ -100,6 +100,14 @@ impl App {
         end["result"].clone()
     }
 
+    /// The app's state, as the commands see it.
+    pub fn state(&self) -> std::sync::Arc<dramatis_app::AppState> {
+        self._app
+            .state::<std::sync::Arc<dramatis_app::AppState>>()
+            .inner()
+            .clone()
+    }
+
     /// The last event of a running job.
     pub fn last_event(&self, id: u64) -> Value {
         let jobs = self.ok("jobs_list", json!({}));

@@ -193,11 +193,20 @@ export const api = {
   /** Show a file or folder in the system's file manager. */
   revealPath: (path: string) => call<void>("reveal_path", { path }),
 
+  /** Files the app was asked to open (from the file manager), each handed out once. */
+  openedFiles: () => call<string[]>("opened_files"),
+
   /** The native file dialog: chosen paths (empty when cancelled). */
   pickFiles: (multiple: boolean) => call<string[]>("pick_files", { multiple }),
   pickFolder: () => call<string | null>("pick_folder"),
   pickSavePath: (defaultName: string) => call<string | null>("pick_save_path", { defaultName }),
 };
+
+/** Files opened with Dramatis while it runs (macOS "Open With"). Returns the function that stops listening. */
+export async function onFilesOpened(handler: (paths: string[]) => void) {
+  const { listen } = await import("@tauri-apps/api/event");
+  return listen<string[]>("files-opened", (e) => handler(e.payload));
+}
 
 /**
  * Files dropped anywhere on the window. `onHover(true)` while files are held
