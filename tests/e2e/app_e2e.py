@@ -461,6 +461,8 @@ def studio(d):
     d.screenshot("en-24-train-cancelled")
     status = train_run(d, 3, cancel=False)
     log("status:", status)
+    d.js("arguments[0].scrollIntoView({block: 'center'});", {ELEMENT: d.wait('[data-testid="train-chart"]')[0]})
+    time.sleep(0.5)
     d.screenshot("en-25-train-done")
 
     open_persona(d, "persona-chat")

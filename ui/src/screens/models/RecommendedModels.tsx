@@ -6,7 +6,7 @@ import { useI18n } from "../../i18n";
 import { formatDuration, formatMemory } from "../../lib/duration";
 import { formatBytes } from "../../lib/format";
 import { pauseDownload, startDownload, type Download, type Downloads } from "./downloads";
-import { languagesKey } from "./labels";
+import { languagesKey, noteKey } from "./labels";
 import { etaSeconds } from "./rate";
 
 /** Small chat models that train well here, as cards with a download button. */
@@ -31,6 +31,7 @@ function RecommendedCard({ model, download }: { model: RecommendedModel; downloa
   const active = status === "starting" || status === "running" || status === "pausing";
   const local = model.local || status === "done";
   const titleId = `rec-${model.id.replace(/[^a-z0-9]/gi, "-")}`;
+  const note = noteKey(model.id);
   return (
     <article className="card recommended" data-testid="recommended-card" aria-labelledby={titleId}>
       <div className="recommended__head">
@@ -51,7 +52,7 @@ function RecommendedCard({ model, download }: { model: RecommendedModel; downloa
         <li className="tag tag--strong">{t("models.parameters", { n: model.parameters })}</li>
         <li className="tag">{t(languagesKey(model.languages))}</li>
       </ul>
-      <p className="recommended__note">{model.note}</p>
+      <p className="recommended__note">{note ? t(note) : model.note}</p>
       <dl className="facts">
         <div>
           <dt>{t("models.downloadSize")}</dt>

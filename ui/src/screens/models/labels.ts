@@ -43,3 +43,16 @@ export function displayName(m: Pick<LocalModel, "reference" | "kind">): string {
 export function quantLabel(q: string): string {
   return q.toUpperCase();
 }
+
+/** The recommended models' notes, translated (the engine's English note is the fallback). */
+const NOTE_KEYS: Record<string, MessageKey> = {
+  "HuggingFaceTB/SmolLM2-360M-Instruct": "models.note.smollm2360m",
+  "Qwen/Qwen2.5-0.5B-Instruct": "models.note.qwen05b",
+  "meta-llama/Llama-3.2-1B-Instruct": "models.note.llama1b",
+  "Qwen/Qwen2.5-1.5B-Instruct": "models.note.qwen15b",
+  "HuggingFaceTB/SmolLM2-1.7B-Instruct": "models.note.smollm217b",
+};
+
+export function noteKey(id: string): MessageKey | null {
+  return NOTE_KEYS[id] ?? null;
+}

@@ -126,6 +126,7 @@ describe("Models", () => {
       models_recommended: [
         recommended(),
         recommended({ id: "HuggingFaceTB/SmolLM2-360M-Instruct", name: "SmolLM2 360M", languages: "en", local: true }),
+        recommended({ id: "acme/tiny-chat", name: "Tiny chat", note: "Words from the engine." }),
       ],
     });
     renderModels();
@@ -133,7 +134,9 @@ describe("Models", () => {
     expect(cards[0]).toHaveTextContent("Qwen2.5 0.5B Instruct");
     expect(cards[0]).toHaveTextContent("0.5B parameters");
     expect(cards[0]).toHaveTextContent("Best for Chinese");
-    expect(cards[0]).toHaveTextContent("Small and quick; good at Chinese dialogue.");
+    // A known model's note comes translated from the UI; others keep the engine's words.
+    expect(cards[0]).toHaveTextContent("The smallest model that writes good Chinese");
+    expect(cards[2]).toHaveTextContent("Words from the engine.");
     expect(cards[0]).toHaveTextContent("1.0 GB");
     expect(cards[0]).toHaveTextContent("about 3.2 GB");
     expect(within(cards[0]).getByTestId("model-download")).toBeEnabled();
