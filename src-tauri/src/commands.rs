@@ -256,6 +256,25 @@ pub async fn opened_files(state: AppStateRef<'_>) -> Result<Vec<String>> {
     Ok(state.take_opened().iter().map(|p| p.display().to_string()).collect())
 }
 
+use dramatis::pipeline::update::{self, UpdateInfo, UpdatePrefs};
+
+#[tauri::command]
+pub async fn update_prefs(state: AppStateRef<'_>) -> Result<UpdatePrefs> {
+    Ok(update::load_prefs(&state.data_dir))
+}
+
+#[tauri::command]
+pub async fn update_set_prefs(state: AppStateRef<'_>, prefs: UpdatePrefs) -> Result<()> {
+    update::save_prefs(&state.data_dir, prefs)
+}
+
+/// A newer release, when the person opted in to checking (no network call otherwise).
+#[tauri::command]
+pub async fn update_check(state: AppStateRef<'_>) -> Result<Option<UpdateInfo>> {
+    let prefs = update::load_prefs(&state.data_dir);
+    blocking(&state, move |_| update::check(prefs, env!("CARGO_PKG_VERSION"))).await
+}
+
 // ---- native dialogs: the only way besides drop and typing that a path reaches the engine ----
 
 fn path_of(p: tauri_plugin_dialog::FilePath) -> Option<String> {

@@ -16,6 +16,7 @@ pub mod persona;
 pub mod review;
 pub mod runs;
 pub mod train;
+pub mod update;
 pub use persona::{create_persona, persona_cards, CreatedPersona, PersonaCard, PersonaRequest};
 
 use crate::dataset::{self, io::Format, DatasetOptions, HealthReport};

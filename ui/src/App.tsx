@@ -1,5 +1,5 @@
 import { useEffect, useEffectEvent, useMemo, useState } from "react";
-import { api, onFileDrop, onFilesOpened } from "./api";
+import { api, onFileDrop, onFilesOpened, type UpdateInfo } from "./api";
 import { isInternalDrag } from "./app/dragState";
 import { ImportProvider } from "./app/ImportProvider";
 import { useImportSession } from "./app/importSession";
@@ -65,6 +65,21 @@ function Shell() {
     };
   }, []);
 
+  // A newer release, when the user opted in (the engine makes no call otherwise).
+  const [update, setUpdate] = useState<UpdateInfo | null>(null);
+  useEffect(() => {
+    let live = true;
+    api
+      .updateCheck()
+      .then((u) => live && setUpdate(u?.newer ? u : null))
+      .catch(() => {
+        // Offline or not in the shell: say nothing at start; Settings can check again.
+      });
+    return () => {
+      live = false;
+    };
+  }, []);
+
   // Files opened with Dramatis (a .fountain or .epub from the file manager).
   const onOpened = useEffectEvent((paths: string[]) => {
     if (paths.length) onDrop(paths);
@@ -125,6 +140,11 @@ function Shell() {
             })}
           </ul>
         </nav>
+        {update && (
+          <p className="sidebar__update" data-testid="update-available">
+            {t("settings.updatesNewer", { latest: update.latest, url: update.url })}
+          </p>
+        )}
       </aside>
       <main className="main">
         <ErrorBoundary key={route.name}>

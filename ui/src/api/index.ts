@@ -30,6 +30,8 @@ import type {
   RunView,
   TrainPage,
   TrainRequest,
+  UpdateInfo,
+  UpdatePrefs,
 } from "./types";
 
 export * from "./types";
@@ -192,6 +194,11 @@ export const api = {
   ) => job<string[]>("export_start", { persona, kind, path, adapter }, onMessage),
   /** Show a file or folder in the system's file manager. */
   revealPath: (path: string) => call<void>("reveal_path", { path }),
+
+  updatePrefs: () => call<UpdatePrefs>("update_prefs"),
+  updateSetPrefs: (prefs: UpdatePrefs) => call<void>("update_set_prefs", { prefs }),
+  /** A newer release, only when the user opted in (null otherwise, with no network call). */
+  updateCheck: () => call<UpdateInfo | null>("update_check"),
 
   /** Files the app was asked to open (from the file manager), each handed out once. */
   openedFiles: () => call<string[]>("opened_files"),

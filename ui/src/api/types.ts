@@ -466,3 +466,15 @@ export interface InterruptedRun {
   persona_name: string;
   run: RunView;
 }
+
+/** The opt-in update check's setting. */
+export interface UpdatePrefs {
+  check: boolean;
+}
+
+export interface UpdateInfo {
+  current: string;
+  latest: string;
+  newer: boolean;
+  url: string;
+}

@@ -3,6 +3,7 @@ import { api, asAppError, type AppError, type AppInfo } from "../../api";
 import { loadThemePref, saveThemePref, type ThemePref } from "../../app/theme";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { useI18n, type LangPref } from "../../i18n";
+import { UpdateSetting } from "./UpdateSetting";
 
 /** Language, theme, where the data lives, and the version. */
 export function SettingsScreen() {
@@ -96,6 +97,7 @@ export function SettingsScreen() {
             {info ? t("settings.versionValue", { version: info.version }) : "…"}
           </span>
         </div>
+        <UpdateSetting />
       </section>
     </div>
   );

@@ -1,14 +1,15 @@
-import { render, screen, within } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { App } from "../../App";
-import { appError, mockEngine } from "../../test/ipc";
+import { appError, callsOf, mockEngine } from "../../test/ipc";
 
 const info = { version: "0.3.0", data_dir: "/home/me/.local/share/dramatis", library_path: "/home/me/.local/share/dramatis/library.db" };
 
 function renderSettings(handlers: Record<string, unknown> = { app_info: info }) {
-  mockEngine({ jobs_list: [], library_list: [], ...handlers });
+  const calls = mockEngine({ jobs_list: [], library_list: [], update_prefs: { check: false }, ...handlers });
   render(<App initialRoute={{ name: "settings" }} />);
+  return calls;
 }
 
 describe("Settings", () => {
@@ -55,5 +56,31 @@ describe("Settings", () => {
     expect(await screen.findByTestId("error-message")).toHaveTextContent("The data folder is missing.");
     await userEvent.selectOptions(screen.getByRole("combobox", { name: /Appearance/ }), "dark");
     expect(document.documentElement.dataset.theme).toBe("dark");
+  });
+
+  it("checks for new versions only after the user turns it on", async () => {
+    let prefs = { check: false };
+    const calls = renderSettings({
+      app_info: info,
+      update_prefs: () => prefs,
+      update_set_prefs: (a: Record<string, unknown>) => {
+        prefs = a.prefs as { check: boolean };
+        return null;
+      },
+      // The engine answers null (and makes no call) while the check is off.
+      update_check: () =>
+        prefs.check ? { current: "0.3.0", latest: "v0.4.0", newer: true, url: "https://example.org/r" } : null,
+    });
+    const box = await screen.findByTestId("settings-updates");
+    await screen.findByTestId("settings-version");
+    expect(box).not.toBeChecked();
+    expect(screen.queryByRole("button", { name: "Check now" })).not.toBeInTheDocument();
+    await waitFor(() => expect(callsOf(calls, "update_check")).toHaveLength(1));
+    expect(screen.queryByTestId("update-available")).not.toBeInTheDocument();
+    await userEvent.click(box);
+    expect(callsOf(calls, "update_set_prefs")).toEqual([{ prefs: { check: true } }]);
+    expect(box).toBeChecked();
+    await userEvent.click(screen.getByRole("button", { name: "Check now" }));
+    expect(await screen.findByTestId("settings-update-result")).toHaveTextContent("Dramatis v0.4.0 is available");
   });
 });
