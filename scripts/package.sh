@@ -8,6 +8,10 @@
 # Installs what is missing (Debian packages on Linux, the UI's npm packages,
 # which include the Tauri CLI), builds the UI and a release build of the app,
 # and bundles it. The last line printed is the path of the installer.
+#
+# DRAMATIS_GPU=cuda (Windows, Linux: needs the CUDA toolkit's nvcc) or
+# DRAMATIS_GPU=metal (macOS) builds the GPU variant; without it the build
+# runs on the CPU only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-}
@@ -25,7 +29,16 @@ fi
 # The CLI runs the UI build (beforeBuildCommand) in ui/ and the cargo build
 # in src-tauri/ with the UI embedded.
 export TAURI_FRONTEND_PATH="$PWD/ui" TAURI_APP_PATH="$PWD/src-tauri"
-ui/node_modules/.bin/tauri build --ci --bundles "$kind" >&2
+gpu=()
+case "${DRAMATIS_GPU:-}" in
+  "") ;;
+  cuda | metal) gpu=(--features "$DRAMATIS_GPU") ;;
+  *)
+    echo "DRAMATIS_GPU must be cuda or metal (or unset for the CPU build)" >&2
+    exit 2
+    ;;
+esac
+ui/node_modules/.bin/tauri build --ci --bundles "$kind" ${gpu[@]+"${gpu[@]}"} >&2
 dir="target/release/bundle/$kind"
 case "$kind" in
   appimage) pattern='*.AppImage' ;;
@@ -40,5 +53,16 @@ fi
 if [ -z "$found" ]; then
   echo "the bundler made no $kind in $dir" >&2
   exit 1
+fi
+# The NVIDIA build is a second installer beside the CPU one: name it so.
+if [ "${DRAMATIS_GPU:-}" = cuda ] && [ -f "$found" ]; then
+  case "$found" in
+    *-cuda.*) ;;
+    *)
+      renamed="${found%.*}-cuda.${found##*.}"
+      mv -f "$found" "$renamed"
+      found=$renamed
+      ;;
+  esac
 fi
 echo "$(cd "$(dirname "$found")" && pwd)/$(basename "$found")"
