@@ -636,3 +636,57 @@ fn the_train_action_streams_events_and_records_the_run() {
         (1, "finished", Some(runs[0].id))
     );
 }
+
+/// A CUDA job on a computer (or a build) without CUDA: it runs on the CPU
+/// and says so in plain words, instead of failing.
+#[test]
+fn a_cuda_request_without_a_gpu_trains_on_the_cpu_and_says_why() {
+    if dramatis::model::open_gpu("cuda", 0).is_ok() {
+        return; // a working GPU here: nothing falls back
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_dataset(dir.path(), &small_set());
+    let model = common::repo().join("tests/fixtures/models/tiny-llama");
+    let out = dir.path().join("run");
+    let o = cli(&[
+        "train",
+        "--model",
+        model.to_str().unwrap(),
+        "--dataset",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--device",
+        "cuda",
+    ])
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("NVIDIA GPU (cuda) could not be used") && err.contains("runs on the CPU instead"),
+        "{err}"
+    );
+    assert!(err.contains("steps on") && err.contains("on cpu"), "{err}");
+    assert!(out.join("adapter_model.safetensors").exists());
+    // A device that does not exist is still an error, not a silent CPU run.
+    let bad = cli(&[
+        "train",
+        "--model",
+        model.to_str().unwrap(),
+        "--dataset",
+        data.to_str().unwrap(),
+        "--device",
+        "cuda:x",
+        "--out",
+        dir.path().join("bad").to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown device"));
+}

@@ -116,6 +116,8 @@ fn models_training_chat_and_export_through_the_commands() {
         LONG,
     );
     assert_eq!(chat["adapter_id"], adapter);
+    // The window shows where the model runs (this machine has no GPU).
+    assert_eq!(chat["device"], "cpu", "{chat}");
     let greeting = &chat["messages"][0];
     assert_eq!(greeting["greeting"], true, "the persona greets first: {chat}");
     assert!(!greeting["content"].as_str().unwrap().is_empty());

@@ -39,7 +39,8 @@ pub struct EvalArgs {
 pub fn eval(a: EvalArgs) -> Result<(), Error> {
     use dramatis::tune::eval::{evaluate, plot_loss_curve, EvalOptions};
     crate::set_threads(a.threads);
-    let model = load_model(&a.model, &a.device, None)?;
+    let (job, bar) = crate::cli_job(a.json);
+    let model = load_model(&a.model, &a.device, None, &job)?;
     let samples = read_samples(&a.dataset)?;
     let mut chat = dramatis::model::ChatModel::new(model);
     let opts = EvalOptions {
@@ -48,7 +49,6 @@ pub fn eval(a: EvalArgs) -> Result<(), Error> {
         general_samples: a.general,
         ..Default::default()
     };
-    let (job, bar) = crate::cli_job(a.json);
     let report = evaluate(&mut chat, a.adapter.as_deref(), &samples, &opts, &job);
     crate::finish_bar(&bar);
     let report = report?;

@@ -177,9 +177,10 @@ fn print_train_event(e: &TrainEvent, bar: &crate::Bar, json: bool) {
             skipped,
             trainable_parameters,
             resumed_from,
+            device,
         } => {
             eprintln!(
-                "Training {trainable_parameters} adapter weights for {total_steps} steps on {train_examples} samples ({val_examples} held out, {skipped} too long or empty){}",
+                "Training {trainable_parameters} adapter weights for {total_steps} steps on {train_examples} samples ({val_examples} held out, {skipped} too long or empty) on {device}{}",
                 resumed_from.map(|s| format!(", resuming at step {s}")).unwrap_or_default()
             );
         }

@@ -54,6 +54,8 @@ pub enum TrainEvent {
         skipped: usize,
         trainable_parameters: usize,
         resumed_from: Option<usize>,
+        /// Where it runs: "cpu", "cuda:0", "metal".
+        device: String,
     },
     Step {
         step: usize,

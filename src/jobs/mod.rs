@@ -64,6 +64,8 @@ pub enum Error {
     },
     Invalid(String),
     Compute(String),
+    /// The GPU failed while running (driver error, out of its memory).
+    Gpu(String),
     NotEnoughMemory {
         needed_mib: u64,
         available_mib: u64,
@@ -89,8 +91,22 @@ impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
         // candle appends a backtrace when RUST_BACKTRACE is set: keep the message.
         let text = e.to_string();
-        Error::Compute(text.lines().next().unwrap_or("").trim().to_owned())
+        let first = text.lines().next().unwrap_or("").trim().to_owned();
+        if is_gpu_failure(&first) {
+            Error::Gpu(first)
+        } else {
+            Error::Compute(first)
+        }
     }
+}
+
+/// Whether a compute error came from a GPU back end (CUDA driver, cuBLAS,
+/// Metal), as opposed to the model's own arithmetic.
+pub fn is_gpu_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    ["cuda", "cublas", "curand", "nvrtc", "metal", "mtl"]
+        .iter()
+        .any(|w| m.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| t.starts_with(w)))
 }
 
 impl Error {
@@ -110,6 +126,7 @@ impl Error {
             Error::Dataset { .. } => "dataset",
             Error::Invalid(_) => "invalid",
             Error::Compute(_) => "compute",
+            Error::Gpu(_) => "gpu",
             Error::NotEnoughMemory { .. } => "not_enough_memory",
             Error::Busy { .. } => "busy",
             Error::Cancelled => "cancelled",
@@ -142,6 +159,7 @@ impl Error {
             Error::Dataset { path, line, detail } => format!("{}, line {line}: {detail}", path.display()),
             Error::Invalid(m) => m.clone(),
             Error::Compute(m) => format!("the model failed while running ({m})."),
+            Error::Gpu(m) => format!("the GPU failed ({m})."),
             Error::NotEnoughMemory {
                 needed_mib,
                 available_mib,
@@ -169,6 +187,9 @@ impl Error {
             Error::Corrupt { .. } => "Download or export the file again.",
             Error::TooLarge { .. } => "Split the file, or raise the size limit.",
             Error::Compute(_) => "If this repeats, report it with the model you used.",
+            Error::Gpu(_) => {
+                "Dramatis has moved to the CPU (slower), and nothing you made is lost: try again. If the GPU fails often, update its driver or choose a smaller model."
+            }
             Error::NotEnoughMemory { .. } => {
                 "Choose a smaller preset (Quick taste), a smaller batch or a shorter maximum length, or close other programs."
             }
@@ -495,5 +516,32 @@ pub fn init_runtime() {
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         let n = std::thread::available_parallelism().map_or(1, |n| n.get());
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+}
+
+#[cfg(test)]
+mod gpu_error_tests {
+    use super::*;
+
+    #[test]
+    fn gpu_failures_are_told_apart_from_model_errors() {
+        let gpu = [
+            "DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")",
+            "cublas error: CUBLAS_STATUS_ALLOC_FAILED",
+            "Metal error: command buffer failed",
+            "MTLCommandBuffer error",
+        ];
+        for m in gpu {
+            let e: Error = candle_core::Error::Msg(m.into()).into();
+            assert_eq!(e.kind(), "gpu", "{m}");
+            assert!(e.hint().unwrap().contains("moved to the CPU"));
+        }
+        for m in [
+            "shape mismatch in matmul, lhs: [2, 3], rhs: [4, 5]",
+            "unexpected dtype, expected: F32, got: BF16",
+        ] {
+            let e: Error = candle_core::Error::Msg(m.into()).into();
+            assert_eq!(e.kind(), "compute", "{m}");
+        }
     }
 }

@@ -20,7 +20,7 @@ pub mod weights;
 pub use config::{Arch, ModelConfig};
 pub use generate::{ChatModel, GenerateOptions, Generated};
 pub use gguf::Gguf;
-pub use source::{pick_device, LoadOptions, Model, ModelSource};
+pub use source::{device_name, open_gpu, pick_device, LoadOptions, Model, ModelSource, PickedDevice};
 pub use template::ChatMessage;
 pub use tokenizer::TextTokenizer;
 pub use transformer::{KvCache, Transformer};

@@ -36,6 +36,18 @@ pub struct ChatSpec {
     pub adapter_id: Option<i64>,
 }
 
+impl ChatSpec {
+    /// How the weights are held: as stored (quantized stays quantized), or
+    /// all in full precision.
+    fn policy(&self) -> QuantPolicy {
+        if self.full_precision {
+            QuantPolicy::Dense
+        } else {
+            QuantPolicy::Keep
+        }
+    }
+}
+
 /// Generation settings a person changes in the chat window.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct ChatSettings {
@@ -103,6 +115,8 @@ pub struct ChatState {
     pub adapter_id: Option<i64>,
     pub messages: Vec<MessageView>,
     pub settings: ChatSettings,
+    /// Where the model runs: "cpu", "cuda:0", "metal".
+    pub device: String,
 }
 
 pub struct ChatSession {
@@ -121,12 +135,12 @@ impl ChatSession {
     /// Load the model (and adapter) and start an empty conversation.
     pub fn open(spec: &ChatSpec, job: &Job) -> Result<Self> {
         job.report("load", 0, None, "files", format!("loading {}", spec.model));
-        let policy = if spec.full_precision {
-            QuantPolicy::Dense
-        } else {
-            QuantPolicy::Keep
-        };
-        let mut model = ChatModel::new(super::models::load_with_policy(&spec.model, &spec.device, policy)?);
+        let mut model = ChatModel::new(super::models::load_with_policy(
+            &spec.model,
+            &spec.device,
+            spec.policy(),
+            job,
+        )?);
         job.check()?;
         if let Some(dir) = &spec.adapter {
             model.set_adapter(Some(dir))?;
@@ -207,7 +221,27 @@ impl ChatSession {
             adapter_id: self.spec.adapter_id,
             messages: self.views.clone(),
             settings: self.settings,
+            device: crate::model::device_name(&self.model.model.net.device),
         }
+    }
+
+    /// After a GPU failure: the same model and adapter again, on the CPU.
+    fn move_to_cpu(&mut self, job: &Job) -> Result<()> {
+        if self.model.model.net.device.is_cpu() {
+            return Ok(());
+        }
+        let mut model = ChatModel::new(super::models::load_with_policy(
+            &self.spec.model,
+            "cpu",
+            self.spec.policy(),
+            job,
+        )?);
+        if let Some(dir) = &self.spec.adapter {
+            model.set_adapter(Some(dir))?;
+        }
+        self.model = model;
+        self.spec.device = "cpu".into();
+        Ok(())
     }
 
     /// Answer `text` with the window's settings (kept with the conversation).
@@ -299,6 +333,11 @@ impl ChatSession {
             Ok(r) => r,
             Err(e) => {
                 self.messages.pop();
+                if matches!(e, Error::Gpu(_)) {
+                    // The next message runs on the CPU; this one is not lost
+                    // (the window keeps it to send again).
+                    self.move_to_cpu(job)?;
+                }
                 return Err(e);
             }
         };

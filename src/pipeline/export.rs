@@ -24,7 +24,7 @@ fn gguf_type(name: &str) -> Result<candle_core::quantized::GgmlDType> {
 fn model_with_adapter(spec: &str, adapter: &Path, job: &Job) -> Result<Model> {
     job.report("export", 0, Some(3), "steps", "loading the model");
     // Dense weights: merging needs them, and it avoids a second rounding.
-    let mut m = super::models::load_model(spec, "cpu", None)?;
+    let mut m = super::models::load_model(spec, "cpu", None, job)?;
     job.check()?;
     crate::model::adapter::load_peft(adapter, &mut m.net)?;
     Ok(m)

@@ -1,8 +1,9 @@
 //! Models: loading one as the user named it, the number formats they may
 //! choose, and the devices this computer has.
 
+use crate::jobs::LogLevel;
 use crate::jobs::{Error, Job, Result};
-use crate::model::{pick_device, LoadOptions, Model, ModelSource, QuantPolicy};
+use crate::model::{device_name, open_gpu, pick_device, LoadOptions, Model, ModelSource, QuantPolicy};
 use candle_core::quantized::GgmlDType;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -38,15 +39,55 @@ pub fn quant_policy(quantize: Option<&str>) -> Result<QuantPolicy> {
 
 /// Load a model named as the user names it (a .gguf file, a Hugging Face
 /// folder or a hub id) on a device (`auto`, `cpu`, `cuda[:N]`, `metal`).
-pub fn load_model(spec: &str, device: &str, quantize: Option<&str>) -> Result<Model> {
-    load_with_policy(spec, device, quant_policy(quantize)?)
+/// A GPU that cannot be used leaves the model on the CPU, and the job gets a
+/// warning that says why.
+pub fn load_model(spec: &str, device: &str, quantize: Option<&str>, job: &Job) -> Result<Model> {
+    load_with_policy(spec, device, quant_policy(quantize)?, job)
 }
 
 /// [`load_model`] with the weights held as `policy` says.
-pub fn load_with_policy(spec: &str, device: &str, policy: QuantPolicy) -> Result<Model> {
-    let (device, dtype) = pick_device(device)?;
-    let opts = LoadOptions { device, dtype, policy };
-    Model::load(&ModelSource::parse(spec)?, &opts)
+pub fn load_with_policy(spec: &str, device: &str, policy: QuantPolicy, job: &Job) -> Result<Model> {
+    let picked = pick_device(device)?;
+    if let Some(why) = &picked.fallback {
+        job.log(LogLevel::Warning, why.clone());
+    }
+    let source = ModelSource::parse(spec)?;
+    let on_gpu = !picked.device.is_cpu();
+    let opts = LoadOptions {
+        device: picked.device,
+        dtype: picked.dtype,
+        policy,
+    };
+    let model = match Model::load(&source, &opts) {
+        Err(Error::Gpu(why)) if on_gpu => {
+            job.log(
+                LogLevel::Warning,
+                format!(
+                    "The GPU could not hold the model ({why}), so Dramatis runs on the CPU instead; this is slower, and nothing is lost."
+                ),
+            );
+            let cpu = LoadOptions {
+                device: candle_core::Device::Cpu,
+                dtype: candle_core::DType::F32,
+                policy,
+            };
+            Model::load(&source, &cpu)?
+        }
+        loaded => loaded?,
+    };
+    job.log(
+        LogLevel::Info,
+        format!("The model runs on {}.", device_label(&model.net.device)),
+    );
+    Ok(model)
+}
+
+/// The device in plain words: "the CPU", "the GPU (cuda:0)".
+pub fn device_label(device: &candle_core::Device) -> String {
+    match device_name(device).as_str() {
+        "cpu" => "the CPU".into(),
+        name => format!("the GPU ({name})"),
+    }
 }
 
 /// One device Dramatis can run on.
@@ -65,7 +106,7 @@ pub struct DeviceInfo {
 /// The devices this build can use on this computer; `auto` picks the first GPU.
 pub fn devices() -> Vec<DeviceInfo> {
     let mut out = Vec::new();
-    if candle_core::utils::cuda_is_available() && candle_core::Device::new_cuda(0).is_ok() {
+    if open_gpu("cuda", 0).is_ok() {
         out.push(DeviceInfo {
             name: "cuda:0".into(),
             description: "NVIDIA GPU (CUDA)".into(),
@@ -73,7 +114,7 @@ pub fn devices() -> Vec<DeviceInfo> {
             chosen: true,
         });
     }
-    if candle_core::utils::metal_is_available() && candle_core::Device::new_metal(0).is_ok() {
+    if open_gpu("metal", 0).is_ok() {
         out.push(DeviceInfo {
             name: "metal".into(),
             description: "Apple GPU (Metal)".into(),

@@ -423,7 +423,7 @@ pub fn evaluate_persona(library: &Path, persona: i64, adapter: i64, job: &Job) -
         ));
     }
     job.report("load", 0, None, "files", format!("loading {}", a.model));
-    let model = super::models::load_model(&a.model, "auto", None)?;
+    let model = super::models::load_model(&a.model, "auto", None, job)?;
     job.check()?;
     let mut chat = crate::model::ChatModel::new(model);
     let opts = EvalOptions {

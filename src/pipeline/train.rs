@@ -3,7 +3,7 @@
 //! recorded in the library when asked.
 
 use crate::dataset::{io, Sample};
-use crate::jobs::{write_atomic, Error, Job, Result};
+use crate::jobs::{write_atomic, Error, Job, LogLevel, Result};
 use crate::model::{Model, ModelSource};
 use crate::store::{Library, ModelRecord};
 use crate::tune::{self, Estimate, Preset, TrainConfig, TrainSummary};
@@ -168,7 +168,7 @@ pub fn resume(dir: &Path, record: Option<&LibraryTarget>, job: &Job) -> Result<T
 /// Time and memory of each preset on this dataset, model and computer,
 /// measured with a short calibration (presets that would not fit are marked).
 pub fn estimate(model: &str, dataset: &Path, quantize: Option<&str>, device: &str, job: &Job) -> Result<Vec<Estimate>> {
-    let mut model = super::models::load_model(model, device, quantize)?;
+    let mut model = super::models::load_model(model, device, quantize, job)?;
     let train = read_samples(dataset)?;
     job.check()?;
     tune::estimate_presets(&mut model, &train, 2)
@@ -183,7 +183,7 @@ fn execute(
     job: &Job,
 ) -> Result<TrainOutcome> {
     job.report("load", 0, None, "files", format!("loading {}", run.model));
-    let mut model = super::models::load_model(&run.model, &run.device, run.quantize.as_deref())?;
+    let mut model = super::models::load_model(&run.model, &run.device, run.quantize.as_deref(), job)?;
     job.check()?;
     let mut train = read_samples(&run.dataset)?;
     let mut val = match &run.val {
@@ -205,9 +205,10 @@ fn execute(
     let base_weights = model.net.weight_bytes() as f64;
     // What the same weights take as dense f32: the saving of quantizing.
     let f32_weights = model.net.cfg.parameters() as f64 * 4.0;
+    let on_gpu = !model.net.device.is_cpu();
     let summary = tune::Run {
         model: &mut model,
-        cfg,
+        cfg: cfg.clone(),
         train: train_ex,
         val: val_ex,
         skipped,
@@ -215,6 +216,24 @@ fn execute(
         base_name: Some(run.model.clone()),
     }
     .train(job);
+    if let (true, Err(Error::Gpu(why))) = (on_gpu, &summary) {
+        // Keep the run: continue it on the CPU from its last checkpoint.
+        job.log(
+            LogLevel::Warning,
+            format!(
+                "The GPU failed ({why}); training continues on the CPU from the last checkpoint. This is slower, and nothing is lost."
+            ),
+        );
+        drop(model);
+        drop(library);
+        let run = RunFile {
+            device: "cpu".into(),
+            ..run
+        };
+        let text = serde_json::to_string_pretty(&run).map_err(|e| Error::Invalid(e.to_string()))?;
+        write_atomic(&out.join("run.json"), text.as_bytes())?;
+        return execute(out, run, cfg, true, record, job);
+    }
     if let Some(l) = library.as_mut() {
         l.finish(&summary, out)?;
     }

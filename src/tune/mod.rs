@@ -547,6 +547,7 @@ impl<'a> Run<'a> {
             skipped: self.skipped,
             trainable_parameters: opt.slots.iter().map(|s| s.var.elem_count()).sum(),
             resumed_from: resumed.as_ref().map(|s| s.step),
+            device: crate::model::device_name(&self.model.net.device),
         };
         emit(start, &mut metrics);
         let lengths: Vec<usize> = self.train.iter().map(|e| e.ids.len()).collect();

@@ -310,6 +310,8 @@ export type TrainEvent =
       skipped: number;
       trainable_parameters: number;
       resumed_from: number | null;
+      /** Where it runs: "cpu", "cuda:0", "metal". */
+      device: string;
     }
   | {
       type: "step";
@@ -446,6 +448,8 @@ export interface ChatView {
   adapter_id: number | null;
   messages: ChatMessageView[];
   settings: ChatSettings;
+  /** Where the model runs: "cpu", "cuda:0", "metal". */
+  device: string;
 }
 
 export interface ConversationView {

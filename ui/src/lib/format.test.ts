@@ -1,10 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatRelative, splitPaths } from "./format";
+import { deviceLabel, formatBytes, formatRelative, splitPaths } from "./format";
 
 describe("format", () => {
   it("splits pasted paths on new lines and ';'", () => {
     expect(splitPaths(' /a/b.txt \n\n"/c d/e.epub";/f\r\n')).toEqual(["/a/b.txt", "/c d/e.epub", "/f"]);
     expect(splitPaths("  ")).toEqual([]);
+  });
+
+  it("names devices", () => {
+    expect(deviceLabel("cpu")).toBe("CPU");
+    expect(deviceLabel("cuda:1")).toBe("GPU (cuda:1)");
+    expect(deviceLabel("metal")).toBe("GPU (metal)");
   });
 
   it("prints sizes for people", () => {

@@ -1,5 +1,10 @@
 import { formatNumber, locale, type Lang } from "../i18n";
 
+/** "cpu" → "CPU", "cuda:0" → "GPU (cuda:0)": where a model runs. */
+export function deviceLabel(device: string): string {
+  return device === "cpu" ? "CPU" : `GPU (${device})`;
+}
+
 /** 1234567 → "1.2 MB" (decimal units, as file managers show them). */
 export function formatBytes(bytes: number, lang: Lang): string {
   const units = ["B", "KB", "MB", "GB", "TB"];

@@ -13,7 +13,7 @@ import { ErrorMessage } from "../../components/ErrorMessage";
 import { Icon } from "../../components/Icon";
 import { ProgressBar } from "../../components/ProgressBar";
 import { useI18n } from "../../i18n";
-import { baseName } from "../../lib/format";
+import { baseName, deviceLabel } from "../../lib/format";
 import { ChatMessage, PersonaAvatar } from "./ChatMessage";
 import {
   canGenerate,
@@ -104,6 +104,8 @@ export function ChatScreen({ personaId, conversation }: { personaId: number; con
           switch (m.type) {
             case "event":
               if (live && m.event.event === "progress") dispatch({ type: "loadProgress", progress: m.event });
+              if (live && m.event.event === "log" && m.event.level === "warning")
+                dispatch({ type: "notice", message: m.event.message });
               break;
             case "done":
               if (!live) {
@@ -308,6 +310,12 @@ export function ChatScreen({ personaId, conversation }: { personaId: number; con
                   {baseName(view.model)}
                 </span>
               )}
+              {view?.device && (
+                <span className="chat-head__device" data-testid="chat-device" title={t("chat.deviceHelp")}>
+                  {" · "}
+                  {deviceLabel(view.device)}
+                </span>
+              )}
             </p>
           </div>
           <div className="chat-head__tools">
@@ -331,6 +339,16 @@ export function ChatScreen({ personaId, conversation }: { personaId: number; con
             <SettingsPopover settings={state.settings} onChange={(s) => dispatch({ type: "settings", settings: s })} />
           </div>
         </header>
+
+        {state.notice && (
+          <div className="chat-note" data-testid="chat-device-note" role="status">
+            <Icon name="alert" size={16} />
+            <p>{state.notice}</p>
+            <button type="button" className="button button--small" onClick={() => dispatch({ type: "notice", message: null })}>
+              {t("chat.noticeDismiss")}
+            </button>
+          </div>
+        )}
 
         {adapters !== null && adapters.length === 0 && (
           <div className="chat-note" data-testid="chat-base-note">

@@ -28,6 +28,7 @@ function chatView(over: Partial<ChatView> = {}): ChatView {
     adapter_id: 5,
     messages: [greeting],
     settings: { temperature: 0.8, top_p: 0.95, max_tokens: 200 },
+    device: "cpu",
     ...over,
   };
 }
@@ -108,8 +109,18 @@ describe("Chat", () => {
     expect(screen.getByTestId("chat-loading")).toHaveTextContent("Reading the weights");
     expect(screen.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "1");
     expect(screen.getByTestId("chat-send")).toBeDisabled();
+    expect(screen.queryByTestId("chat-device-note")).not.toBeInTheDocument();
+    // A GPU that was asked for but could not be used: said in plain words.
+    const why = "The NVIDIA GPU cuda could not be used (no driver), so Dramatis runs on the CPU instead.";
+    act(() =>
+      send(channelOf(calls, "chat_open"), { type: "event", event: { event: "log", level: "warning", message: why } }),
+    );
 
     act(() => send<ChatView>(channelOf(calls, "chat_open"), { type: "done", result: chatView() }));
+    expect(screen.getByTestId("chat-device-note")).toHaveTextContent(why);
+    expect(screen.getByTestId("chat-device")).toHaveTextContent("CPU");
+    await userEvent.click(within(screen.getByTestId("chat-device-note")).getByRole("button", { name: "OK" }));
+    expect(screen.queryByTestId("chat-device-note")).not.toBeInTheDocument();
     expect(screen.queryByTestId("chat-loading")).not.toBeInTheDocument();
     expect(messages()).toHaveLength(1);
     expect(messages()[0]).toHaveAttribute("data-role", "assistant");

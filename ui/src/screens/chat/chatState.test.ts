@@ -25,6 +25,7 @@ function chatView(messages: ChatMessageView[], over: Partial<ChatView> = {}): Ch
     adapter_id: 5,
     messages,
     settings: { temperature: 0.7, top_p: 0.9, max_tokens: 300 },
+    device: "cpu",
     ...over,
   };
 }

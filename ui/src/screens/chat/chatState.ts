@@ -44,6 +44,8 @@ export interface ChatState {
   error: AppError | null;
   /** The last turn was stopped by the user. */
   stopped: boolean;
+  /** What the engine warned about (a GPU that could not be used). */
+  notice: string | null;
 }
 
 export const initialChatState: ChatState = {
@@ -56,6 +58,7 @@ export const initialChatState: ChatState = {
   generation: null,
   error: null,
   stopped: false,
+  notice: null,
 };
 
 export type ChatAction =
@@ -78,7 +81,8 @@ export type ChatAction =
   | { type: "renamed"; conversation: number; title: string }
   | { type: "rate"; id: number; rating: number | null }
   | { type: "settings"; settings: Partial<ChatSettings> }
-  | { type: "error"; error: AppError | null };
+  | { type: "error"; error: AppError | null }
+  | { type: "notice"; message: string | null };
 
 /** Whether a turn can start now (and with what text). */
 export function canGenerate(s: ChatState, kind: GenerationKind): boolean {
@@ -168,6 +172,7 @@ export function chatReducer(s: ChatState, a: ChatAction): ChatState {
       switch (m.type) {
         case "event":
           if (m.event.event === "token") return { ...s, generation: { ...g, text: g.text + m.event.text } };
+          if (m.event.event === "log" && m.event.level === "warning") return { ...s, notice: m.event.message };
           return s;
         case "done":
           return { ...s, view: m.result, generation: null, error: null };
@@ -192,6 +197,8 @@ export function chatReducer(s: ChatState, a: ChatAction): ChatState {
       return { ...s, settings: { ...s.settings, ...a.settings } };
     case "error":
       return { ...s, error: a.error };
+    case "notice":
+      return { ...s, notice: a.message };
   }
 }
 

@@ -3,6 +3,7 @@ import { Icon } from "../../components/Icon";
 import { ProgressBar } from "../../components/ProgressBar";
 import { formatNumber, useI18n, type Lang, type MessageKey } from "../../i18n";
 import { formatDuration, formatMemory } from "../../lib/duration";
+import { deviceLabel } from "../../lib/format";
 import { ChartLegend, LossChart } from "./LossChart";
 import { formatLoss, isOverfitting } from "./model";
 import { cancelTraining, dismissTraining, isRunning, pauseTraining, type TrainJob } from "./trainJobs";
@@ -166,6 +167,7 @@ function statsOf(job: TrainJob, expected: number | null, peak: number | null, t:
     stat(t("train.statLoss"), formatLoss(live.loss), "train-loss"),
     stat(t("train.statValLoss"), live.val.length ? formatLoss(live.val[live.val.length - 1].loss) : "—"),
     stat(t("train.statSpeed"), live.tokensPerS != null ? t("train.tokensPerS", { n: Math.round(live.tokensPerS) }) : "—"),
+    stat(t("train.statDevice"), live.device ? deviceLabel(live.device) : "—", "train-device"),
   ];
   if (isRunning(job)) {
     out.push(stat(t("train.statTimeLeft"), live.etaS != null && live.step > 0 ? formatDuration(live.etaS, lang) : "—"));

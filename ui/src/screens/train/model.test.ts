@@ -39,6 +39,7 @@ const start = (resumed_from: number | null = null): TrainEvent => ({
   skipped: 2,
   trainable_parameters: 1000,
   resumed_from,
+  device: "cpu",
 });
 
 const fold = (events: TrainEvent[], from: LiveRun = emptyLive) => events.reduce(foldTrainEvent, from);

@@ -28,6 +28,8 @@ export interface LiveRun {
   valExamples: number | null;
   skipped: number;
   resumedFrom: number | null;
+  /** Where the run trains ("cpu", "cuda:0"), once it started. */
+  device: string | null;
 }
 
 export const emptyLive: LiveRun = {
@@ -49,6 +51,7 @@ export const emptyLive: LiveRun = {
   valExamples: null,
   skipped: 0,
   resumedFrom: null,
+  device: null,
 };
 
 const TRAIN_TYPES = new Set(["start", "step", "eval", "checkpoint", "early_stop", "done"]);
@@ -89,6 +92,7 @@ export function foldTrainEvent(s: LiveRun, ev: TrainEvent): LiveRun {
         valExamples: ev.val_examples,
         skipped: ev.skipped,
         resumedFrom: from,
+        device: ev.device,
         step: from ?? 0,
         train: s.train.filter(keep),
         val,

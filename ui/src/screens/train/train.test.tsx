@@ -64,6 +64,7 @@ const started: TrainEvent = {
   skipped: 0,
   trainable_parameters: 1000,
   resumed_from: null,
+  device: "cuda:0",
 };
 
 describe("Train", () => {
@@ -191,7 +192,9 @@ describe("Train", () => {
     expect(screen.getByTestId("train-status")).toHaveTextContent("Getting ready");
     expect(screen.getByTestId("train-start")).toBeDisabled();
 
+    expect(screen.getByTestId("train-device")).toHaveTextContent("—");
     trainEvent(ch, started);
+    expect(screen.getByTestId("train-device")).toHaveTextContent("GPU (cuda:0)");
     trainEvent(ch, step(1, 3.1));
     const chart = screen.getByTestId("train-chart");
     expect(chart).toHaveAttribute("data-points", "1");
