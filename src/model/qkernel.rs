@@ -117,14 +117,15 @@ impl FastMat {
         if threads <= 1 || self.rows * self.cols * n < 1 << 16 {
             rows_range(0, self.rows, &mut out);
         } else {
-            // Each worker owns a contiguous range of weight rows.
-            let per = self.rows.div_ceil(threads);
-            let mut parts: Vec<Vec<f32>> = (0..threads)
+            // Each piece is a contiguous range of weight rows.
+            let pieces = threads * pool::PIECES_PER_THREAD;
+            let per = self.rows.div_ceil(pieces);
+            let mut parts: Vec<Vec<f32>> = (0..pieces)
                 .map(|t| vec![0f32; n * (((t + 1) * per).min(self.rows).saturating_sub(t * per))])
                 .collect();
             {
                 let cells: Vec<std::sync::Mutex<&mut Vec<f32>>> = parts.iter_mut().map(std::sync::Mutex::new).collect();
-                pool::run(threads, &|t| {
+                pool::run(pieces, &|t| {
                     let (r0, r1) = (t * per, ((t + 1) * per).min(self.rows));
                     if r0 < r1 {
                         if let Ok(mut local) = cells[t].lock() {
@@ -206,24 +207,33 @@ impl FastMat {
     }
 }
 
-/// A small pool of workers that spin briefly between jobs (decoding issues
-/// hundreds of short products per token; waking sleeping threads for each
-/// would cost more than the work) and sleep when idle.
+/// A small pool of workers for the quantized products. Decoding issues
+/// hundreds of short products per token, so idle workers spin a little
+/// before they sleep; but a desktop shares its cores with other programs, so
+/// the work is cut into more pieces than there are threads and every thread
+/// (the caller too) takes the next piece when it is free: a worker that is
+/// late because its core is busy elsewhere delays nothing, and the caller
+/// does the pieces itself.
 mod pool {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex, OnceLock};
 
     type Job = &'static (dyn Fn(usize) + Sync);
 
     struct Shared {
-        epoch: AtomicUsize,
-        job: Mutex<Option<Job>>,
-        pending: AtomicUsize,
+        /// The current job: its number in the high 32 bits, the next piece
+        /// to take in the low 32. A late worker's claim on an old job fails.
+        claim: AtomicU64,
+        job: Mutex<Option<(Job, u64, usize)>>,
+        done: AtomicUsize,
         threads: usize,
         sleeping: Mutex<usize>,
         wake: Condvar,
-        active: AtomicBool,
+        busy: std::sync::atomic::AtomicBool,
     }
+
+    /// Pieces per thread: small enough that a late thread costs little.
+    pub const PIECES_PER_THREAD: usize = 4;
 
     fn shared() -> &'static Shared {
         static POOL: OnceLock<&'static Shared> = OnceLock::new();
@@ -234,18 +244,18 @@ mod pool {
                 .filter(|&n: &usize| n > 0)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let s: &'static Shared = Box::leak(Box::new(Shared {
-                epoch: AtomicUsize::new(0),
+                claim: AtomicU64::new(0),
                 job: Mutex::new(None),
-                pending: AtomicUsize::new(0),
+                done: AtomicUsize::new(0),
                 threads,
                 sleeping: Mutex::new(0),
                 wake: Condvar::new(),
-                active: AtomicBool::new(false),
+                busy: std::sync::atomic::AtomicBool::new(false),
             }));
             for w in 1..threads {
                 std::thread::Builder::new()
                     .name(format!("dramatis-q{w}"))
-                    .spawn(move || worker(s, w))
+                    .spawn(move || worker(s))
                     .ok();
             }
             s
@@ -256,63 +266,99 @@ mod pool {
         shared().threads
     }
 
-    fn worker(s: &'static Shared, index: usize) {
-        let mut seen = 0usize;
+    /// Take pieces of job `epoch` until none is left; how many were done.
+    fn take_pieces(s: &Shared, f: Job, epoch: u64, pieces: usize) -> usize {
+        let mut n = 0;
+        let mut c = s.claim.load(Ordering::Acquire);
         loop {
-            let mut spins = 0u32;
-            while s.epoch.load(Ordering::Acquire) == seen {
-                spins += 1;
-                if spins < 200_000 {
+            if c >> 32 != epoch || (c & 0xFFFF_FFFF) as usize >= pieces {
+                return n;
+            }
+            match s
+                .claim
+                .compare_exchange_weak(c, c + 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    f((c & 0xFFFF_FFFF) as usize);
+                    n += 1;
+                    s.done.fetch_add(1, Ordering::AcqRel);
+                    c = s.claim.load(Ordering::Acquire);
+                }
+                Err(now) => c = now,
+            }
+        }
+    }
+
+    fn worker(s: &'static Shared) {
+        let mut seen = 0u64;
+        loop {
+            // Spin briefly, then give the core away, then sleep.
+            let mut rounds = 0u32;
+            while s.claim.load(Ordering::Acquire) >> 32 == seen {
+                rounds += 1;
+                if rounds < 2_000 {
                     std::hint::spin_loop();
+                } else if rounds < 2_200 {
+                    std::thread::yield_now();
                 } else {
-                    // Idle for a while: sleep until the next job.
                     let mut n = s.sleeping.lock().unwrap_or_else(|e| e.into_inner());
                     *n += 1;
-                    while s.epoch.load(Ordering::Acquire) == seen {
+                    while s.claim.load(Ordering::Acquire) >> 32 == seen {
                         n = s.wake.wait(n).unwrap_or_else(|e| e.into_inner());
                     }
                     *n -= 1;
                 }
             }
-            seen = s.epoch.load(Ordering::Acquire);
             let job = *s.job.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(f) = job {
-                f(index);
+            match job {
+                Some((f, epoch, pieces)) => {
+                    seen = epoch;
+                    take_pieces(s, f, epoch, pieces);
+                }
+                // The job ended before this worker looked: wait for the next.
+                None => seen = s.claim.load(Ordering::Acquire) >> 32,
             }
-            s.pending.fetch_sub(1, Ordering::AcqRel);
         }
     }
 
-    /// Run `f(0..threads)` with the calling thread as worker 0; returns when all are done.
-    pub fn run(threads: usize, f: &(dyn Fn(usize) + Sync)) {
+    /// Run `f(0..pieces)`, spread over the pool with the calling thread
+    /// taking pieces too; returns when all are done.
+    pub fn run(pieces: usize, f: &(dyn Fn(usize) + Sync)) {
         let s = shared();
-        let n = threads.min(s.threads);
         // One job at a time; a nested or concurrent call runs inline.
-        if n <= 1 || s.active.swap(true, Ordering::AcqRel) {
-            for t in 0..threads {
+        if s.threads <= 1 || pieces <= 1 || s.busy.swap(true, Ordering::AcqRel) {
+            for t in 0..pieces {
                 f(t);
             }
             return;
         }
-        // SAFETY: the reference is only used until `pending` drops to zero,
-        // which this function waits for before returning.
+        // SAFETY: `f` is only called for a piece claimed under this job's
+        // number, and this function returns only once every piece is done;
+        // a late worker's claim then fails, so it never calls `f` again.
         let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
-        *s.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(job);
-        s.pending.store(s.threads - 1, Ordering::Release);
-        s.epoch.fetch_add(1, Ordering::AcqRel);
+        let epoch = ((s.claim.load(Ordering::Acquire) >> 32) + 1) & 0xFFFF_FFFF;
+        s.done.store(0, Ordering::Release);
+        *s.job.lock().unwrap_or_else(|e| e.into_inner()) = Some((job, epoch, pieces));
+        s.claim.store(epoch << 32, Ordering::Release);
         {
             let sleeping = s.sleeping.lock().unwrap_or_else(|e| e.into_inner());
             if *sleeping > 0 {
                 s.wake.notify_all();
             }
         }
-        f(0);
-        // Workers beyond `n` (none here: n == s.threads) would just return.
-        while s.pending.load(Ordering::Acquire) != 0 {
-            std::hint::spin_loop();
+        take_pieces(s, job, epoch, pieces);
+        // Only pieces other threads are in the middle of are left.
+        let mut rounds = 0u32;
+        while s.done.load(Ordering::Acquire) < pieces {
+            rounds += 1;
+            if rounds < 1_000 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
         *s.job.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        s.active.store(false, Ordering::Release);
+        s.busy.store(false, Ordering::Release);
     }
 }
 
