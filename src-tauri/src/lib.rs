@@ -121,6 +121,16 @@ pub fn opened_files(args: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
 
 /// Start the app.
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    light_webview();
+    // The window (and the rest of the desktop) keeps a core when there are
+    // more than two: model work on every core makes the app stutter.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if n > 2 {
+            std::env::set_var("RAYON_NUM_THREADS", (n - 1).to_string());
+        }
+    }
     dramatis::jobs::init_runtime();
     builder(tauri::Builder::default())
         .build(tauri::generate_context!())
@@ -140,4 +150,17 @@ pub fn run() {
                 }
             }
         });
+}
+
+/// WebKitGTK's GPU compositing loads the whole GL stack into the web process
+/// (about 85 MB more at rest; with software GL most of it is LLVM) and is
+/// behind blank windows with some drivers (DMA-BUF). Nothing the window
+/// draws needs it. A value the user set wins.
+#[cfg(target_os = "linux")]
+fn light_webview() {
+    for key in ["WEBKIT_DISABLE_COMPOSITING_MODE", "WEBKIT_DISABLE_DMABUF_RENDERER"] {
+        if std::env::var_os(key).is_none() {
+            std::env::set_var(key, "1");
+        }
+    }
 }
