@@ -11,7 +11,9 @@ apt-get install -y -qq "$deb" >/dev/null
 app=$(dpkg -L dramatis | grep -E '/bin/dramatis-app$' | head -n 1)
 echo "installed: $app"
 grep -l "dramatis-app" /usr/share/applications/*.desktop
-# The installed app at rest (the README's idle-memory figure).
+# The installed app at rest (the README's idle-memory figure); xwd and
+# netpbm let it check that the window painted.
+command -v xwd >/dev/null 2>&1 || apt-get install -y -qq x11-apps netpbm >/dev/null
 python3 scripts/idle-memory.py "$app" | tail -n 1
 data=$(mktemp -d)/data
 DRAMATIS_APP="$app" DRAMATIS_E2E_DATA="$data" DRAMATIS_E2E_SCREENS="$PWD/target/e2e-screens-deb" python3 tests/e2e/app_e2e.py

@@ -67,6 +67,21 @@ def name(pid):
         return "?"
 
 
+def window_painted(display):
+    """Colours on the screen (xwd + netpbm's xwdtopnm), or None without them."""
+    try:
+        xwd = subprocess.run(["xwd", "-root", "-silent", "-display", display], capture_output=True, check=True).stdout
+        ppm = subprocess.run(["xwdtopnm"], input=xwd, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    # P6 header: magic, width, height, maxval, then RGB bytes.
+    parts = ppm.split(maxsplit=4)
+    if len(parts) < 5 or parts[0] != b"P6":
+        return None
+    pixels = parts[4]
+    return len({pixels[i : i + 3] for i in range(0, len(pixels) - 2, 3 * 97)})
+
+
 def main():
     app = sys.argv[1] if len(sys.argv) > 1 else "/usr/bin/dramatis-app"
     if not os.access(app, os.X_OK):
@@ -90,6 +105,11 @@ def main():
         if proc.poll() is not None:
             sys.exit(f"the app exited at start (status {proc.returncode})")
         rows = [(p, name(p), *memory_kib(p)) for p in tree(proc.pid)]
+        painted = window_painted(env["DISPLAY"])
+        if painted is not None:
+            print(f"  the window painted: {'yes' if painted >= 16 else 'NO'} ({painted} colours on the screen)")
+            if painted < 16:
+                sys.exit("the window stayed blank: the figure would mean nothing")
         for p, n, pss, rss in rows:
             print(f"  {n:<24} pid {p:<7} PSS {pss / 1024:7.1f} MiB   RSS {rss / 1024:7.1f} MiB")
         pss = sum(r[2] for r in rows) / 1024

@@ -155,9 +155,14 @@ pub fn run() {
 /// WebKitGTK's GPU compositing loads the whole GL stack into the web process
 /// (about 85 MB more at rest; with software GL most of it is LLVM) and is
 /// behind blank windows with some drivers (DMA-BUF). Nothing the window
-/// draws needs it. A value the user set wins.
+/// draws needs it. A value the user set wins. Under WebDriver (the end-to-end
+/// test) the compositing mode stays: WebKitWebDriver's screenshots wait for
+/// it and never return without it.
 #[cfg(target_os = "linux")]
 fn light_webview() {
+    if std::env::var_os("TAURI_WEBVIEW_AUTOMATION").is_some() {
+        return;
+    }
     for key in ["WEBKIT_DISABLE_COMPOSITING_MODE", "WEBKIT_DISABLE_DMABUF_RENDERER"] {
         if std::env::var_os(key).is_none() {
             std::env::set_var(key, "1");
