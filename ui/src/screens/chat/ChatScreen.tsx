@@ -306,13 +306,11 @@ export function ChatScreen({ personaId, conversation }: { personaId: number; con
               <span className="chat-head__conv">{view?.title || t("chat.untitled")}</span>
               {view?.model && (
                 <span className="chat-head__model" title={view.model}>
-                  {" · "}
                   {baseName(view.model)}
                 </span>
               )}
               {view?.device && (
                 <span className="chat-head__device" data-testid="chat-device" title={t("chat.deviceHelp")}>
-                  {" · "}
                   {deviceLabel(view.device)}
                 </span>
               )}
