@@ -783,11 +783,25 @@ pub struct Estimate {
 /// Forget the peak-memory mark so the next reading covers only what follows
 /// (Linux; elsewhere the reading stays process-wide).
 fn reset_peak_memory() {
+    // Hand freed heap pages back first (training keeps them, see
+    // `jobs::init_runtime`), so that the next peak is this probe's own and
+    // not what an earlier, larger one left behind.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// Time `steps` real training steps (forward, backward, update) of `cfg` on
-/// the longest batches of `samples`, then remove the trial adapter.
+/// Time and memory of training `cfg` on the longest samples, measured with a
+/// bounded probe and extrapolated: one warm-up and one timed micro-batch of
+/// one sample, then one of two (when the batch is larger and the second
+/// sample fits in the free memory), each a real forward and backward pass.
+/// The probe never holds more than a batch of two, so measuring a preset
+/// that does not fit cannot run the computer out of memory; a step's time
+/// and peak grow with the batch from those two points. The trial adapter is
+/// removed afterwards.
 pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps: usize) -> Result<Estimate> {
     let (examples, _) = prepare(model, samples, cfg.max_len)?;
     if examples.is_empty() {
@@ -797,57 +811,68 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
     let needed = memory::training_bytes(model, cfg, memory::longest(&examples));
     let available = crate::jobs::memory_available();
     let mib = |b: u64| b as f64 / 1048576.0;
+    let refused = || Estimate {
+        preset: None,
+        label: "Custom".into(),
+        description: String::new(),
+        total_steps: total,
+        seconds_per_step: 0.0,
+        estimated_seconds: 0.0,
+        peak_memory_mib: None,
+        needed_mib: mib(needed),
+        available_mib: available.map(mib),
+        fits: false,
+        config: cfg.clone(),
+    };
     if available.is_some_and(|a| needed > a) {
-        return Ok(Estimate {
-            preset: None,
-            label: "Custom".into(),
-            description: String::new(),
-            total_steps: total,
-            seconds_per_step: 0.0,
-            estimated_seconds: 0.0,
-            peak_memory_mib: None,
-            needed_mib: mib(needed),
-            available_mib: available.map(mib),
-            fits: false,
-            config: cfg.clone(),
-        });
+        return Ok(refused());
     }
     // The longest samples give an upper estimate.
     let mut order: Vec<usize> = (0..examples.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(examples[i].ids.len()));
     let vars = init_lora(model, cfg)?;
-    let mut opt = AdamW::new(vars, cfg.weight_decay)?;
-    reset_peak_memory();
-    let per_step = cfg.batch_size.max(1) * cfg.grad_accum.max(1);
-    let mut times = Vec::new();
-    for s in 0..steps.max(1) + 1 {
+    let opt = AdamW::new(vars, cfg.weight_decay)?;
+    let resident = crate::jobs::self_status_bytes("VmRSS:").map_or(0.0, mib);
+    let mut acc: Vec<Option<Tensor>> = vec![None; opt.slots.len()];
+    // (seconds, peak MiB) of one forward and backward pass on `n` samples.
+    let mut probe = |n: usize, model: &mut Model| -> Result<(f64, f64)> {
+        reset_peak_memory();
         let t = Instant::now();
-        let mut acc: Vec<Option<Tensor>> = vec![None; opt.slots.len()];
-        for chunk in order
-            .iter()
-            .cycle()
-            .skip(s * per_step)
-            .take(per_step)
-            .collect::<Vec<_>>()
-            .chunks(cfg.batch_size.max(1))
-        {
-            let batch: Vec<&Example> = chunk.iter().map(|&&i| &examples[i]).collect();
-            let pass = Pass {
-                dropout: None,
-                grad: true,
-            };
-            let (loss, _) = batch_loss(model, &batch, pass)?;
-            let grads = loss.backward()?;
-            opt.accumulate(&mut acc, &grads)?;
+        let batch: Vec<&Example> = order.iter().cycle().take(n).map(|&i| &examples[i]).collect();
+        let pass = Pass {
+            dropout: None,
+            grad: true,
+        };
+        let (loss, _) = batch_loss(model, &batch, pass)?;
+        let grads = loss.backward()?;
+        opt.accumulate(&mut acc, &grads)?;
+        Ok((t.elapsed().as_secs_f64(), peak_memory_mib().unwrap_or(0.0)))
+    };
+    let result = (|| {
+        probe(1, model)?; // warms up
+        let mut one = (f64::MAX, 0f64);
+        for _ in 0..steps.max(1) {
+            let (t, m) = probe(1, model)?;
+            one = (one.0.min(t), one.1.max(m));
         }
-        opt.step(&acc, 0.0, 1.0)?;
-        if s > 0 {
-            times.push(t.elapsed().as_secs_f64()); // the first step warms up
-        }
-    }
+        let batch = cfg.batch_size.max(1);
+        // What one more sample adds: measured with a batch of two when it fits.
+        let per_sample_mib = (one.1 - resident).max(0.0);
+        let two_fits = available.is_none_or(|a| per_sample_mib * 1.5 < mib(a));
+        let (more_t, more_m) = if batch >= 2 && two_fits {
+            let (t, m) = probe(2, model)?;
+            ((t - one.0).clamp(0.3 * one.0, one.0), (m - one.1).max(0.0))
+        } else {
+            (one.0, per_sample_mib)
+        };
+        let extra = (batch - 1) as f64;
+        Ok::<_, Error>((
+            (one.0 + extra * more_t) * cfg.grad_accum.max(1) as f64,
+            one.1 + extra * more_m,
+        ))
+    })();
     model.net.clear_lora();
-    // Full-length batches: the real, length-bucketed run is usually faster.
-    let secs = times.iter().sum::<f64>() / times.len() as f64;
+    let (secs, peak) = result?;
     let eval_cost = if cfg.eval_every > 0 { 1.1 } else { 1.0 };
     Ok(Estimate {
         preset: None,
@@ -856,10 +881,11 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
         total_steps: total,
         seconds_per_step: secs,
         estimated_seconds: secs * total as f64 * eval_cost,
-        peak_memory_mib: peak_memory_mib(),
+        peak_memory_mib: Some(peak),
         needed_mib: mib(needed),
         available_mib: available.map(mib),
-        fits: true,
+        // The peak beyond what this process holds now must be free.
+        fits: available.is_none_or(|a| peak - resident <= mib(a)),
         config: cfg.clone(),
     })
 }
