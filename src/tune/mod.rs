@@ -768,9 +768,11 @@ pub struct Estimate {
     pub total_steps: usize,
     pub seconds_per_step: f64,
     pub estimated_seconds: f64,
-    /// Peak resident memory during the calibration steps, where the OS tells it.
+    /// The run's peak resident memory, extrapolated from the bounded probe
+    /// (where the OS tells it); `None` when the preset was refused unmeasured.
     pub peak_memory_mib: Option<f64>,
-    /// Predicted peak memory of the run (before measuring).
+    /// The memory the run needs: the measured prediction, or the formula's
+    /// when the preset was refused without measuring.
     pub needed_mib: f64,
     /// Memory this process may use, where the OS tells it.
     pub available_mib: Option<f64>,
@@ -882,7 +884,8 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
         seconds_per_step: secs,
         estimated_seconds: secs * total as f64 * eval_cost,
         peak_memory_mib: Some(peak),
-        needed_mib: mib(needed),
+        // What the window says a preset needs: the measured prediction.
+        needed_mib: peak,
         available_mib: available.map(mib),
         // The peak beyond what this process holds now must be free.
         fits: available.is_none_or(|a| peak - resident <= mib(a)),
