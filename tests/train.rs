@@ -4,6 +4,7 @@
 
 mod common;
 
+use candle_core::Tensor;
 use dramatis::dataset::Sample;
 use dramatis::jobs::{CancelToken, Event, Job};
 use dramatis::model::transformer::Pass;
@@ -138,6 +139,85 @@ fn every_lora_weight_receives_a_gradient() {
                 .unwrap_or_else(|| panic!("no gradient for {layer} {target} {which}"));
             let norm: f32 = g.sqr().unwrap().sum_all().unwrap().to_scalar().unwrap();
             assert!(norm > 0.0, "zero gradient for {layer} {target} {which}");
+            n += 1;
+        }
+    }
+    assert_eq!(n, 2 * 7 * 2);
+}
+
+/// Activation checkpointing (blocks computed again in the backward pass)
+/// gives the same loss and the same gradient on every adapter weight.
+#[test]
+fn checkpointed_blocks_give_the_same_gradients() {
+    checkpointing_matches(false);
+}
+
+/// With LoRA dropout the recomputed blocks draw the forward pass's masks again.
+#[test]
+fn checkpointed_blocks_with_dropout_give_the_same_gradients() {
+    checkpointing_matches(true);
+}
+
+/// A dropout mask that depends only on where it is drawn (like training's).
+fn fixed_mask(layer: usize, target: &str, x: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    let n = x.elem_count();
+    let v: Vec<f32> = (0..n)
+        .map(|j| {
+            if (j * 7 + layer * 3 + target.len()).is_multiple_of(5) {
+                0.0
+            } else {
+                1.25
+            }
+        })
+        .collect();
+    Ok(Some(Tensor::from_vec(v, x.shape(), x.device())?))
+}
+
+fn checkpointing_matches(dropout: bool) {
+    use dramatis::model::transformer::Checkpoints;
+    let mut m = tiny();
+    let out = tempfile::tempdir().unwrap();
+    run_with(&mut m, config(1), &small_set(), &[], out.path(), &Job::silent()).unwrap();
+    let (ex, _) = tune::prepare(&m, &small_set(), 128).unwrap();
+    let batch: Vec<_> = ex.iter().collect();
+    let plain = Pass {
+        grad: true,
+        dropout: if dropout { Some(&fixed_mask) } else { None },
+        ..Default::default()
+    };
+    let (loss, _) = tune::batch_loss(&m, &batch, plain).unwrap();
+    let want = loss.backward().unwrap();
+    let ck = if dropout {
+        Checkpoints::with_dropout(Arc::new(fixed_mask))
+    } else {
+        Checkpoints::default()
+    };
+    let pass = Pass {
+        grad: true,
+        checkpoint: Some(&ck),
+        ..Default::default()
+    };
+    let (loss2, _) = tune::batch_loss(&m, &batch, pass).unwrap();
+    let mut got = loss2.backward().unwrap();
+    // Before the merge the adapter has no gradient at all: it comes from the
+    // recomputed blocks.
+    let (_, _, first) = m.net.linears().next().unwrap();
+    assert!(got.get(first.lora.as_ref().unwrap().a.as_tensor()).is_none());
+    ck.merge_into(&mut got).unwrap();
+    let l1: f32 = loss.to_scalar().unwrap();
+    let l2: f32 = loss2.to_scalar().unwrap();
+    assert!((l1 - l2).abs() <= 1e-6 * l1.abs(), "{l1} vs {l2}");
+    let mut n = 0;
+    for (layer, target, lin) in m.net.linears() {
+        let l = lin.lora.as_ref().unwrap();
+        for (which, v) in [("A", &l.a), ("B", &l.b)] {
+            let (a, b) = (want.get(v.as_tensor()).unwrap(), got.get(v.as_tensor()).unwrap());
+            let diff: f32 = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+            let scale: f32 = a.abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+            assert!(
+                diff <= 1e-5 * scale.max(1e-12),
+                "{layer} {target} {which}: {diff} (max {scale})"
+            );
             n += 1;
         }
     }
@@ -400,6 +480,58 @@ fn smollm2_learns_the_sample_persona() {
     .output()
     .unwrap();
     assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
+}
+
+/// Issue 15's memory target: the Balanced preset (4 × 512, every projection)
+/// on SmolLM2-135M and the bundled persona trains in a process whose address
+/// space is capped at 3 GiB (`prlimit --as`), and reports a peak under it.
+/// Without activation checkpointing the same run needs about 9.5 GB.
+#[test]
+fn the_balanced_preset_trains_in_3_gib() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = cli(&["demo", "--out", dir.path().join("demo").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    let data = dir.path().join("demo/lighthouse/mags_train.json");
+    let gguf = common::repo().join(".cache/models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let out = dir.path().join("run");
+    let limit = 3u64 << 30;
+    let o = std::process::Command::new("prlimit")
+        .arg(format!("--as={limit}"))
+        .arg(env!("CARGO_BIN_EXE_dramatis"))
+        .args(["train", "--model", gguf.to_str().unwrap(), "--dataset"])
+        .args([data.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "--preset",
+            "balanced",
+            "--max-steps",
+            "1",
+            "--eval-every",
+            "1",
+            "--max-val",
+            "4",
+            "--json",
+        ])
+        .env_remove("DRAMATIS_CHECKPOINT")
+        .output()
+        .expect("prlimit (util-linux) runs the CLI under a memory limit");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["steps"], 1, "{text}");
+    let peak = summary["peak_memory_mib"].as_f64().unwrap();
+    assert!(peak > 500.0 && peak < (limit >> 20) as f64, "peak {peak} MiB");
+    // The Balanced preset really ran: batch 4, sequences up to 512 tokens.
+    let state = std::fs::read_to_string(out.join("checkpoints/step-1/state.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let cfg = &state["config"];
+    assert_eq!(
+        (cfg["batch_size"].as_u64(), cfg["max_len"].as_u64()),
+        (Some(4), Some(512)),
+        "{cfg}"
+    );
+    assert_eq!(cfg["targets"].as_array().map(Vec::len), Some(7), "{cfg}");
 }
 
 /// `train` then `eval` from the CLI: the report puts the adapter beside the

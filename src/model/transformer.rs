@@ -8,7 +8,9 @@ use super::linear::{Linear, Lora};
 use super::ops::{self, Frozen};
 use super::weights::{gguf_unpermute, QuantPolicy, WeightFile};
 use crate::jobs::Result;
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::backprop::GradStore;
+use candle_core::{DType, Device, Tensor, Var, D};
+use std::sync::{Arc, Mutex};
 
 /// The seven projections LoRA can target, in PEFT's names.
 pub const TARGETS: [&str; 7] = [
@@ -21,6 +23,7 @@ pub const TARGETS: [&str; 7] = [
     "down_proj",
 ];
 
+#[derive(Clone)]
 pub struct Block {
     pub input_norm: Tensor,
     pub post_norm: Tensor,
@@ -146,6 +149,185 @@ pub struct Pass<'a> {
     pub dropout: Option<DropoutFn<'a>>,
     /// Build the graph for gradients of the LoRA weights (training).
     pub grad: bool,
+    /// Activation checkpointing (training): each block keeps
+    /// only its input and is computed again in the backward pass, so the
+    /// activations of one block, not of all, are held at a time. The
+    /// adapter's gradients are collected here; merge them into the loss's
+    /// gradients with [`Checkpoints::merge_into`]. Dropout then comes from
+    /// the checkpoints ([`Checkpoints::with_dropout`]), not from `dropout`.
+    pub checkpoint: Option<&'a Checkpoints>,
+}
+
+/// Dropout masks that checkpointed blocks can draw again in the backward
+/// pass: the function must give the same mask for the same arguments.
+pub type SharedDropout = Arc<dyn Fn(usize, &str, &Tensor) -> candle_core::Result<Option<Tensor>> + Send + Sync>;
+
+/// The adapter gradients of checkpointed blocks, gathered during a backward
+/// pass, and the dropout masks (if any) their forward passes draw.
+#[derive(Default, Clone)]
+pub struct Checkpoints {
+    grads: Arc<Mutex<Vec<(Tensor, Tensor)>>>,
+    dropout: Option<SharedDropout>,
+}
+
+impl Checkpoints {
+    /// Checkpoints whose blocks apply LoRA dropout with masks from `dropout`
+    /// (deterministic: the backward pass draws the forward pass's masks again).
+    pub fn with_dropout(dropout: SharedDropout) -> Self {
+        Checkpoints {
+            grads: Arc::default(),
+            dropout: Some(dropout),
+        }
+    }
+
+    /// Add the gathered gradients to `grads` (and forget them).
+    pub fn merge_into(&self, grads: &mut GradStore) -> Result<()> {
+        let gathered = std::mem::take(&mut *self.grads.lock().unwrap_or_else(|e| e.into_inner()));
+        for (var, g) in gathered {
+            let g = match grads.get(&var) {
+                Some(old) => (old + &g)?,
+                None => g,
+            };
+            grads.insert(&var, g);
+        }
+        Ok(())
+    }
+
+    /// Block `i` on `x`: computed without a graph now, and again with one
+    /// when the backward pass reaches it.
+    fn block(&self, i: usize, blk: &Block, x: &Tensor, ctx: &PassCtx) -> candle_core::Result<Tensor> {
+        let y = blk.run(i, &x.detach(), ctx, None, false, self.mask())?;
+        // The embeddings need no gradient, but the first block's adapter does:
+        // give the backward pass a way in.
+        let input = if ops::tracks(x) {
+            x.clone()
+        } else {
+            Var::from_tensor(x)?.as_tensor().clone()
+        };
+        let (blk, ctx, me, saved) = (blk.clone(), ctx.clone(), self.clone(), x.detach());
+        ops::attach(&input, y, move |g, _| {
+            let xv = Var::from_tensor(&saved)?;
+            let y = blk.run(i, xv.as_tensor(), &ctx, None, true, me.mask())?;
+            let grads = (y * g.detach())?.sum_all()?.backward()?;
+            let mut out = me.grads.lock().unwrap_or_else(|e| e.into_inner());
+            for lin in blk.linears() {
+                if let Some(l) = &lin.lora {
+                    for v in [&l.a, &l.b] {
+                        if let Some(gv) = grads.get(v.as_tensor()) {
+                            out.push((v.as_tensor().clone(), gv.clone()));
+                        }
+                    }
+                }
+            }
+            grads
+                .get(xv.as_tensor())
+                .cloned()
+                .ok_or_else(|| candle_core::Error::Msg("a checkpointed block gave no input gradient".into()))
+        })
+    }
+
+    fn mask(&self) -> Option<DropoutFn<'_>> {
+        self.dropout.as_deref().map(|f| f as DropoutFn)
+    }
+}
+
+/// What every block of one forward pass shares.
+#[derive(Clone)]
+struct PassCtx {
+    b: usize,
+    l: usize,
+    rep: usize,
+    nh: usize,
+    nkv: usize,
+    hd: usize,
+    eps: f64,
+    cos: Tensor,
+    sin: Tensor,
+    mask: Option<Tensor>,
+}
+
+impl Block {
+    fn linears(&self) -> [&Linear; 7] {
+        [
+            &self.q_proj,
+            &self.k_proj,
+            &self.v_proj,
+            &self.o_proj,
+            &self.gate_proj,
+            &self.up_proj,
+            &self.down_proj,
+        ]
+    }
+
+    /// This block (number `i`) on `x`.
+    fn run(
+        &self,
+        i: usize,
+        x: &Tensor,
+        ctx: &PassCtx,
+        cache: Option<&mut KvCache>,
+        grad: bool,
+        dropout: Option<DropoutFn>,
+    ) -> candle_core::Result<Tensor> {
+        let PassCtx {
+            b,
+            l,
+            rep,
+            nh,
+            nkv,
+            hd,
+            eps,
+            ..
+        } = *ctx;
+        let dmask = |name: &str, t: &Tensor| -> candle_core::Result<Option<Tensor>> {
+            match dropout {
+                Some(f) => f(i, name, t),
+                None => Ok(None),
+            }
+        };
+        let lin = |lin: &Linear, name: &str, t: &Tensor| -> candle_core::Result<Tensor> {
+            let m = if lin.lora.is_some() { dmask(name, t)? } else { None };
+            lin.forward(t, m.as_ref(), grad)
+        };
+        let r = x.clone();
+        let hn = ops::rms_norm(x, &self.input_norm, eps)?;
+        let q = lin(&self.q_proj, "q_proj", &hn)?.reshape((b, l, nh, hd))?;
+        let k = lin(&self.k_proj, "k_proj", &hn)?.reshape((b, l, nkv, hd))?;
+        let v = lin(&self.v_proj, "v_proj", &hn)?.reshape((b, l, nkv, hd))?;
+        let (q, k) = match (&self.q_norm, &self.k_norm) {
+            (Some(qn), Some(kn)) => (ops::rms_norm(&q, qn, eps)?, ops::rms_norm(&k, kn, eps)?),
+            _ => (q, k),
+        };
+        let q = ops::rope(&q.transpose(1, 2)?, &ctx.cos, &ctx.sin)?;
+        let k = ops::rope(&k.transpose(1, 2)?, &ctx.cos, &ctx.sin)?;
+        let v = v.transpose(1, 2)?.contiguous()?;
+        let (k, v) = match cache {
+            Some(c) => c.append(i, &k, &v)?,
+            None => (k, v),
+        };
+        // Grouped-query attention without copying k/v: the `rep` query
+        // heads that share a kv head are stacked along the sequence axis.
+        let q = q.contiguous()?.reshape((b, nkv, rep * l, hd))?;
+        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
+        let scores = match &ctx.mask {
+            Some(m) => scores.broadcast_add(m)?,
+            None => scores,
+        };
+        let p = ops::softmax(&scores)?;
+        let att = p
+            .matmul(&v)?
+            .reshape((b, nh, l, hd))?
+            .transpose(1, 2)?
+            .reshape((b, l, nh * hd))?;
+        let att = lin(&self.o_proj, "o_proj", &att)?;
+        let x = (r + att)?;
+        let r = x.clone();
+        let hn = ops::rms_norm(&x, &self.post_norm, eps)?;
+        let g = lin(&self.gate_proj, "gate_proj", &hn)?;
+        let u = lin(&self.up_proj, "up_proj", &hn)?;
+        let m = lin(&self.down_proj, "down_proj", &ops::swiglu(&g, &u)?)?;
+        r + m
+    }
 }
 
 impl Transformer {
@@ -263,62 +445,28 @@ impl Transformer {
         let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((b, l, ()))?;
         let (nh, nkv, hd) = (self.cfg.num_heads, self.cfg.num_kv_heads, self.cfg.head_dim);
         let rep = nh / nkv;
-        let mask = causal_mask(l, pos, rep, &self.device, x.dtype())?;
-        let eps = self.cfg.rms_norm_eps;
+        let ctx = PassCtx {
+            b,
+            l,
+            rep,
+            nh,
+            nkv,
+            hd,
+            eps: self.cfg.rms_norm_eps,
+            cos,
+            sin,
+            mask: causal_mask(l, pos, rep, &self.device, x.dtype())?,
+        };
         for (i, blk) in self.blocks.iter().enumerate() {
-            let dmask = |name: &str, t: &Tensor| -> candle_core::Result<Option<Tensor>> {
-                match pass.dropout {
-                    Some(f) => f(i, name, t),
-                    None => Ok(None),
-                }
+            x = match pass.checkpoint {
+                Some(ck) if pass.grad && cache.is_none() => ck.block(i, blk, &x, &ctx)?,
+                _ => blk.run(i, &x, &ctx, cache.as_deref_mut(), pass.grad, pass.dropout)?,
             };
-            let r = x.clone();
-            let hn = ops::rms_norm(&x, &blk.input_norm, eps)?;
-            let lin = |lin: &Linear, name: &str, t: &Tensor| -> candle_core::Result<Tensor> {
-                let m = if lin.lora.is_some() { dmask(name, t)? } else { None };
-                lin.forward(t, m.as_ref(), pass.grad)
-            };
-            let q = lin(&blk.q_proj, "q_proj", &hn)?.reshape((b, l, nh, hd))?;
-            let k = lin(&blk.k_proj, "k_proj", &hn)?.reshape((b, l, nkv, hd))?;
-            let v = lin(&blk.v_proj, "v_proj", &hn)?.reshape((b, l, nkv, hd))?;
-            let (q, k) = match (&blk.q_norm, &blk.k_norm) {
-                (Some(qn), Some(kn)) => (ops::rms_norm(&q, qn, eps)?, ops::rms_norm(&k, kn, eps)?),
-                _ => (q, k),
-            };
-            let q = ops::rope(&q.transpose(1, 2)?, &cos, &sin)?;
-            let k = ops::rope(&k.transpose(1, 2)?, &cos, &sin)?;
-            let v = v.transpose(1, 2)?.contiguous()?;
-            let (k, v) = match cache.as_deref_mut() {
-                Some(c) => c.append(i, &k, &v)?,
-                None => (k, v),
-            };
-            // Grouped-query attention without copying k/v: the `rep` query
-            // heads that share a kv head are stacked along the sequence axis.
-            let q = q.contiguous()?.reshape((b, nkv, rep * l, hd))?;
-            let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
-            let scores = match &mask {
-                Some(m) => scores.broadcast_add(m)?,
-                None => scores,
-            };
-            let p = ops::softmax(&scores)?;
-            let att = p
-                .matmul(&v)?
-                .reshape((b, nh, l, hd))?
-                .transpose(1, 2)?
-                .reshape((b, l, nh * hd))?;
-            let att = lin(&blk.o_proj, "o_proj", &att)?;
-            x = (r + att)?;
-            let r = x.clone();
-            let hn = ops::rms_norm(&x, &blk.post_norm, eps)?;
-            let g = lin(&blk.gate_proj, "gate_proj", &hn)?;
-            let u = lin(&blk.up_proj, "up_proj", &hn)?;
-            let m = lin(&blk.down_proj, "down_proj", &ops::swiglu(&g, &u)?)?;
-            x = (r + m)?;
         }
         if let Some(c) = cache {
             c.len = total;
         }
-        Ok(ops::rms_norm(&x, &self.norm, eps)?)
+        Ok(ops::rms_norm(&x, &self.norm, ctx.eps)?)
     }
 
     /// Logits `[b, l, vocab]` for every position.

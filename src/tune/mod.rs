@@ -19,7 +19,7 @@ use crate::jobs::{write_atomic, Error, Job, Result};
 use crate::model::adapter::{self, AdapterConfig};
 use crate::model::generate::Rng;
 use crate::model::linear::Lora;
-use crate::model::transformer::{Pass, TARGETS};
+use crate::model::transformer::{Checkpoints, Pass, TARGETS};
 use crate::model::Model;
 use candle_core::{DType, Tensor, Var};
 use data::{Example, IGNORE};
@@ -27,6 +27,7 @@ use optim::AdamW;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -511,6 +512,7 @@ impl<'a> Run<'a> {
             ));
         }
         memory::check_fits(self.model, &self.cfg, &self.train)?;
+        let checkpointing = memory::checkpointing(self.model, &self.cfg, memory::longest(&self.train));
         // Held until the run ends: a second run on the same folder is refused,
         // and a free lock on a folder with checkpoints marks an interrupted run.
         let _lock = crate::jobs::FolderLock::acquire(&self.out, "a training run")?;
@@ -606,14 +608,19 @@ impl<'a> Run<'a> {
                 let (p, seed, step) = (self.cfg.dropout, self.cfg.seed, state.step);
                 let mask =
                     move |layer: usize, target: &str, x: &Tensor| dropout_mask(p, seed, step, mi, layer, target, x);
+                // Blocks computed again in the backward pass instead of
+                // keeping their activations draw the same masks again.
+                let ck = Checkpoints::with_dropout(Arc::new(mask));
                 let pass = Pass {
-                    dropout: Some(&mask),
+                    dropout: if checkpointing { None } else { Some(&mask) },
                     grad: true,
+                    checkpoint: checkpointing.then_some(&ck),
                 };
                 let (loss, n) = batch_loss(self.model, &batch, pass)?;
                 let weight = n as f64 / step_tokens as f64;
                 loss_sum += loss.to_scalar::<f32>()? as f64 * weight;
-                let grads = (loss * weight)?.backward()?;
+                let mut grads = (loss * weight)?.backward()?;
+                ck.merge_into(&mut grads)?;
                 opt.accumulate(&mut acc, &grads)?;
             }
             if acc.iter().all(Option::is_none) {
@@ -836,6 +843,8 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
     let opt = AdamW::new(vars, cfg.weight_decay)?;
     let resident = crate::jobs::self_status_bytes("VmRSS:").map_or(0.0, mib);
     let mut acc: Vec<Option<Tensor>> = vec![None; opt.slots.len()];
+    let checkpointing = memory::checkpointing(model, cfg, memory::longest(&examples));
+    let ck = Checkpoints::default();
     // (seconds, peak MiB) of one forward and backward pass on `n` samples.
     let mut probe = |n: usize, model: &mut Model| -> Result<(f64, f64)> {
         reset_peak_memory();
@@ -844,9 +853,11 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
         let pass = Pass {
             dropout: None,
             grad: true,
+            checkpoint: checkpointing.then_some(&ck),
         };
         let (loss, _) = batch_loss(model, &batch, pass)?;
-        let grads = loss.backward()?;
+        let mut grads = loss.backward()?;
+        ck.merge_into(&mut grads)?;
         opt.accumulate(&mut acc, &grads)?;
         Ok((t.elapsed().as_secs_f64(), peak_memory_mib().unwrap_or(0.0)))
     };
