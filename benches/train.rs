@@ -10,7 +10,7 @@ mod common;
 
 use candle_core::{Device, Tensor};
 use common::{arg, python, smollm2};
-use dramatis::model::transformer::Pass;
+use dramatis::model::transformer::{Checkpoints, Pass};
 use dramatis::model::{LoadOptions, Model, QuantPolicy};
 use dramatis::tune::{self, data::Example, optim::AdamW, TrainConfig};
 use std::time::Instant;
@@ -37,6 +37,9 @@ fn main() {
     let threads = arg("--threads", std::thread::available_parallelism().map_or(2, |n| n.get()));
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     dramatis::jobs::init_runtime();
+    for d in dramatis::pipeline::models::devices() {
+        println!("device {}: {} [{}]", d.name, d.description, d.features.join(" "));
+    }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let gguf = smollm2();
     let opts = LoadOptions {
@@ -63,8 +66,21 @@ fn main() {
         })
         .collect();
     let refs: Vec<&Example> = examples.iter().collect();
+    // Activation checkpointing as training decides it (DRAMATIS_CHECKPOINT=0/1 forces it).
+    let run_cfg = TrainConfig {
+        batch_size: batch,
+        ..cfg.clone()
+    };
+    let ck_blocks = tune::memory::checkpointed_blocks(&model, &run_cfg, seq);
+    println!(
+        "activation checkpointing: {} of {} blocks (DRAMATIS_CHECKPOINT=all/off forces it)",
+        ck_blocks.min(model.net.cfg.num_layers),
+        model.net.cfg.num_layers
+    );
+    let ck = Checkpoints::default().first(ck_blocks);
     let pass = Pass {
         grad: true,
+        checkpoint: (ck_blocks > 0).then_some(&ck),
         ..Default::default()
     };
     let mut times = Vec::new();
@@ -74,7 +90,8 @@ fn main() {
         let (loss, _) = tune::batch_loss(&model, &refs, pass).unwrap();
         let _ = loss.to_scalar::<f32>().unwrap();
         let tf = t.elapsed().as_secs_f64();
-        let grads = loss.backward().unwrap();
+        let mut grads = loss.backward().unwrap();
+        ck.merge_into(&mut grads).unwrap();
         let tb = t.elapsed().as_secs_f64() - tf;
         let g: Vec<Option<Tensor>> = opt
             .slots

@@ -153,8 +153,9 @@ pub struct Pass<'a> {
     /// only its input and is computed again in the backward pass, so the
     /// activations of one block, not of all, are held at a time. The
     /// adapter's gradients are collected here; merge them into the loss's
-    /// gradients with [`Checkpoints::merge_into`]. Dropout then comes from
-    /// the checkpoints ([`Checkpoints::with_dropout`]), not from `dropout`.
+    /// gradients with [`Checkpoints::merge_into`]. Checkpointed blocks draw
+    /// their dropout masks from the checkpoints ([`Checkpoints::with_dropout`]),
+    /// the others from `dropout`.
     pub checkpoint: Option<&'a Checkpoints>,
 }
 
@@ -162,12 +163,24 @@ pub struct Pass<'a> {
 /// pass: the function must give the same mask for the same arguments.
 pub type SharedDropout = Arc<dyn Fn(usize, &str, &Tensor) -> candle_core::Result<Option<Tensor>> + Send + Sync>;
 
-/// The adapter gradients of checkpointed blocks, gathered during a backward
-/// pass, and the dropout masks (if any) their forward passes draw.
-#[derive(Default, Clone)]
+/// Which blocks are checkpointed (the first `blocks`, all by default), the
+/// adapter gradients they gather during a backward pass, and the dropout
+/// masks (if any) their forward passes draw.
+#[derive(Clone)]
 pub struct Checkpoints {
     grads: Arc<Mutex<Vec<(Tensor, Tensor)>>>,
     dropout: Option<SharedDropout>,
+    blocks: usize,
+}
+
+impl Default for Checkpoints {
+    fn default() -> Self {
+        Checkpoints {
+            grads: Arc::default(),
+            dropout: None,
+            blocks: usize::MAX,
+        }
+    }
 }
 
 impl Checkpoints {
@@ -175,9 +188,14 @@ impl Checkpoints {
     /// (deterministic: the backward pass draws the forward pass's masks again).
     pub fn with_dropout(dropout: SharedDropout) -> Self {
         Checkpoints {
-            grads: Arc::default(),
             dropout: Some(dropout),
+            ..Default::default()
         }
+    }
+
+    /// Checkpoint only the first `n` blocks; the others keep their activations.
+    pub fn first(self, n: usize) -> Self {
+        Checkpoints { blocks: n, ..self }
     }
 
     /// Add the gathered gradients to `grads` (and forget them).
@@ -459,7 +477,7 @@ impl Transformer {
         };
         for (i, blk) in self.blocks.iter().enumerate() {
             x = match pass.checkpoint {
-                Some(ck) if pass.grad && cache.is_none() => ck.block(i, blk, &x, &ctx)?,
+                Some(ck) if pass.grad && cache.is_none() && i < ck.blocks => ck.block(i, blk, &x, &ctx)?,
                 _ => blk.run(i, &x, &ctx, cache.as_deref_mut(), pass.grad, pass.dropout)?,
             };
         }

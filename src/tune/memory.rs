@@ -17,14 +17,18 @@ const BASE_BYTES: f64 = 300.0 * 1024.0 * 1024.0;
 /// Rough peak memory, in bytes, of training `cfg` on `model` with batches of
 /// up to `len` tokens.
 pub fn training_bytes(model: &Model, cfg: &TrainConfig, len: usize) -> u64 {
+    training_bytes_with(model, cfg, len, checkpointed_blocks(model, cfg, len))
+}
+
+/// [`training_bytes`] with the first `k` blocks checkpointed.
+fn training_bytes_with(model: &Model, cfg: &TrainConfig, len: usize, k: usize) -> u64 {
     let m = &model.net.cfg;
     let per_layer = layer_activation_bytes(model, cfg, len);
-    let activations = if checkpointing(model, cfg, len) {
-        // One block's activations at a time, and every block's input.
-        per_layer + (cfg.batch_size.max(1) * len.max(1) * m.hidden_size * m.num_layers * 4) as f64
-    } else {
-        per_layer * m.num_layers as f64
-    };
+    let k = k.min(m.num_layers);
+    // A checkpointed block keeps its input, and one block's activations exist
+    // at a time while the backward pass computes it again.
+    let input = (cfg.batch_size.max(1) * len.max(1) * m.hidden_size * 4) as f64;
+    let activations = if k > 0 { per_layer } else { 0.0 } + k as f64 * input + (m.num_layers - k) as f64 * per_layer;
     let h = m.hidden_size as f64;
     let i = m.intermediate_size as f64;
     // The adapter: weights, gradients and two AdamW moments, in f32.
@@ -58,17 +62,31 @@ fn layer_activation_bytes(model: &Model, cfg: &TrainConfig, len: usize) -> f64 {
     b * (3.0 * heads * l * l + 4.0 * l * i + 12.0 * l * h) * 4.0 * GRAPH_FACTOR
 }
 
-/// Whether to train with activation checkpointing: each block is computed
-/// again in the backward pass (about a third more work) and holds its
-/// activations only then. Worth it once all blocks' activations would pass
-/// 1 GiB; `DRAMATIS_CHECKPOINT=1` or `0` decides instead. LoRA dropout
-/// masks are drawn again from their seed in the backward pass.
-pub fn checkpointing(model: &Model, cfg: &TrainConfig, len: usize) -> bool {
+/// How many blocks (the first ones) train with activation checkpointing:
+/// such a block keeps only its input and is computed again in the backward
+/// pass (a third more work for that block) so that its activations exist
+/// only then. As few as keep the run within [`memory_budget`]; all of them
+/// when even that does not. `DRAMATIS_CHECKPOINT=all` (or `1`) and `off`
+/// (or `0`) decide instead.
+pub fn checkpointed_blocks(model: &Model, cfg: &TrainConfig, len: usize) -> usize {
+    let n = model.net.cfg.num_layers;
     match std::env::var("DRAMATIS_CHECKPOINT").as_deref() {
-        Ok("1") => true,
-        Ok("0") => false,
-        _ => layer_activation_bytes(model, cfg, len) * model.net.cfg.num_layers as f64 > (1u64 << 30) as f64,
+        Ok("1" | "all") => return n,
+        Ok("0" | "off") => return 0,
+        _ => {}
     }
+    let budget = memory_budget();
+    (0..=n)
+        .find(|&k| training_bytes_with(model, cfg, len, k) <= budget)
+        .unwrap_or(n)
+}
+
+/// What a training run tries to stay within: 2.5 GiB (a laptop with 8 GB
+/// runs it beside a browser and the desktop), or half of what this process
+/// may use where that is less.
+pub fn memory_budget() -> u64 {
+    const CAP: u64 = 5 << 29;
+    memory_available().map_or(CAP, |a| (a / 2).min(CAP))
 }
 
 /// The longest batch the run will see: its longest example.

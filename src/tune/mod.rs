@@ -512,7 +512,19 @@ impl<'a> Run<'a> {
             ));
         }
         memory::check_fits(self.model, &self.cfg, &self.train)?;
-        let checkpointing = memory::checkpointing(self.model, &self.cfg, memory::longest(&self.train));
+        let ck_blocks = memory::checkpointed_blocks(self.model, &self.cfg, memory::longest(&self.train));
+        let layers = self.model.net.cfg.num_layers;
+        if ck_blocks > 0 {
+            job.log(
+                crate::jobs::LogLevel::Info,
+                format!(
+                    "To stay within {:.1} GB, {} of the model's {layers} blocks are computed again in the backward pass instead of keeping their activations (about {}% more work per step).",
+                    memory::memory_budget() as f64 / (1u64 << 30) as f64,
+                    ck_blocks.min(layers),
+                    ck_blocks.min(layers) * 100 / (3 * layers.max(1)),
+                ),
+            );
+        }
         // Held until the run ends: a second run on the same folder is refused,
         // and a free lock on a folder with checkpoints marks an interrupted run.
         let _lock = crate::jobs::FolderLock::acquire(&self.out, "a training run")?;
@@ -610,11 +622,11 @@ impl<'a> Run<'a> {
                     move |layer: usize, target: &str, x: &Tensor| dropout_mask(p, seed, step, mi, layer, target, x);
                 // Blocks computed again in the backward pass instead of
                 // keeping their activations draw the same masks again.
-                let ck = Checkpoints::with_dropout(Arc::new(mask));
+                let ck = Checkpoints::with_dropout(Arc::new(mask)).first(ck_blocks);
                 let pass = Pass {
-                    dropout: if checkpointing { None } else { Some(&mask) },
+                    dropout: Some(&mask),
                     grad: true,
-                    checkpoint: checkpointing.then_some(&ck),
+                    checkpoint: (ck_blocks > 0).then_some(&ck),
                 };
                 let (loss, n) = batch_loss(self.model, &batch, pass)?;
                 let weight = n as f64 / step_tokens as f64;
@@ -843,8 +855,8 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
     let opt = AdamW::new(vars, cfg.weight_decay)?;
     let resident = crate::jobs::self_status_bytes("VmRSS:").map_or(0.0, mib);
     let mut acc: Vec<Option<Tensor>> = vec![None; opt.slots.len()];
-    let checkpointing = memory::checkpointing(model, cfg, memory::longest(&examples));
-    let ck = Checkpoints::default();
+    let ck_blocks = memory::checkpointed_blocks(model, cfg, memory::longest(&examples));
+    let ck = Checkpoints::default().first(ck_blocks);
     // (seconds, peak MiB) of one forward and backward pass on `n` samples.
     let mut probe = |n: usize, model: &mut Model| -> Result<(f64, f64)> {
         reset_peak_memory();
@@ -853,7 +865,7 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
         let pass = Pass {
             dropout: None,
             grad: true,
-            checkpoint: checkpointing.then_some(&ck),
+            checkpoint: (ck_blocks > 0).then_some(&ck),
         };
         let (loss, _) = batch_loss(model, &batch, pass)?;
         let mut grads = loss.backward()?;
