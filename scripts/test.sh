@@ -23,6 +23,9 @@ cargo fmt --all -- --check
 # The app with its UI embedded (ui/dist, built above), as it ships.
 features=(--features dramatis-app/custom-protocol)
 cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings
+# The engine for 64-bit ARM (Apple Silicon, Windows on ARM): it compiles.
+# scripts/test-aarch64.sh without --check also runs the model tests under qemu.
+./scripts/test-aarch64.sh --check
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Unit and integration tests (the library has no doc tests).
