@@ -40,33 +40,37 @@ impl Linear {
     /// LoRA input (already scaled by 1/(1−p)). Without `grad` the adapter's
     /// weights are read as constants (evaluation, chat).
     pub fn forward(&self, x: &Tensor, dropout_mask: Option<&Tensor>, grad: bool) -> Result<Tensor> {
-        let mut y = self.weight.matmul_t(x)?;
-        if let Some(b) = &self.bias {
-            y = y.broadcast_add(b)?;
+        let Some(l) = &self.lora else {
+            let y = self.weight.matmul_t(x)?;
+            return match &self.bias {
+                Some(b) => y.broadcast_add(b),
+                None => Ok(y),
+            };
+        };
+        let xin = if x.dtype() == DType::F32 {
+            x.clone()
+        } else {
+            x.to_dtype(DType::F32)?
+        };
+        let xin = match dropout_mask {
+            Some(m) => xin.broadcast_mul(m)?,
+            None => xin,
+        };
+        let (a, b) = if grad {
+            (l.a.as_tensor().clone(), l.b.as_tensor().clone())
+        } else {
+            (l.a.as_tensor().detach(), l.b.as_tensor().detach())
+        };
+        let dims = xin.dims().to_vec();
+        let rows: usize = dims[..dims.len() - 1].iter().product();
+        let h = xin.reshape((rows, dims[dims.len() - 1]))?.matmul(&a.t()?)?;
+        // The scale goes on B (r columns), not on the [rows, out] update.
+        let d = h.matmul(&(b * l.scale)?.t()?)?;
+        let y = self.weight.matmul_t_plus(x, Some(&d))?;
+        match &self.bias {
+            Some(bias) => y.broadcast_add(bias),
+            None => Ok(y),
         }
-        if let Some(l) = &self.lora {
-            let xin = if x.dtype() == DType::F32 {
-                x.clone()
-            } else {
-                x.to_dtype(DType::F32)?
-            };
-            let xin = match dropout_mask {
-                Some(m) => xin.broadcast_mul(m)?,
-                None => xin,
-            };
-            let (a, b) = if grad {
-                (l.a.as_tensor().clone(), l.b.as_tensor().clone())
-            } else {
-                (l.a.as_tensor().detach(), l.b.as_tensor().detach())
-            };
-            let dims = xin.dims().to_vec();
-            let rows: usize = dims[..dims.len() - 1].iter().product();
-            let h = xin.reshape((rows, dims[dims.len() - 1]))?.matmul(&a.t()?)?;
-            let d = h.matmul(&b.t()?)?.affine(l.scale, 0.0)?.reshape(y.shape())?;
-            let d = d.to_dtype(y.dtype())?;
-            y = (y + d)?;
-        }
-        Ok(y)
     }
 
     /// Fold the adapter into a dense base weight (for faster chat and for

@@ -10,23 +10,99 @@
 
 use candle_core::backend::BackendStorage;
 use candle_core::quantized::QMatMul;
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Module, Result, Shape, Tensor, D};
-use std::sync::Arc;
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Module, Result, Shape, Storage, Tensor, D};
+use std::sync::{Arc, Mutex};
 
 type Backward = dyn Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + Sync;
 
-/// Forward: the value of `result`; backward: `grad_input(g, result)` for `input`.
+/// Forward: the value of `result`; backward: `grad_input(g, result)` for
+/// `input`. The result waits in the op until the forward copies it out and
+/// is then dropped, so the graph holds one copy of it (the op's output), not
+/// two.
 struct Attach {
+    result: Mutex<Option<Tensor>>,
     grad_input: Box<Backward>,
 }
 
-impl CustomOp2 for Attach {
+/// The result waiting in an op until its forward copies it out.
+fn take(stash: &Mutex<Option<Tensor>>) -> Result<Tensor> {
+    stash
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .ok_or_else(|| candle_core::Error::Msg("an attached result was used twice".into()))
+}
+
+fn cpu_copy(stash: &Mutex<Option<Tensor>>) -> Result<(CpuStorage, Shape)> {
+    let r = take(stash)?;
+    let (st, l) = r.storage_and_layout();
+    match &*st {
+        Storage::Cpu(s) => Ok((s.try_clone(l)?, l.shape().clone())),
+        _ => candle_core::bail!("an attached result is not on the CPU"),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_copy(stash: &Mutex<Option<Tensor>>) -> Result<(candle_core::CudaStorage, Shape)> {
+    let r = take(stash)?;
+    let (st, l) = r.storage_and_layout();
+    match &*st {
+        Storage::Cuda(s) => Ok((s.try_clone(l)?, l.shape().clone())),
+        _ => candle_core::bail!("an attached result is not on the GPU"),
+    }
+}
+
+#[cfg(feature = "metal")]
+fn metal_copy(stash: &Mutex<Option<Tensor>>) -> Result<(candle_core::MetalStorage, Shape)> {
+    let r = take(stash)?;
+    let (st, l) = r.storage_and_layout();
+    match &*st {
+        Storage::Metal(s) => Ok((s.try_clone(l)?, l.shape().clone())),
+        _ => candle_core::bail!("an attached result is not on the GPU"),
+    }
+}
+
+impl CustomOp1 for Attach {
     fn name(&self) -> &'static str {
         "dramatis-attach"
     }
 
-    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        Ok((s2.try_clone(l2)?, l2.shape().clone()))
+    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
+        cpu_copy(&self.result)
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(&self, _: &candle_core::CudaStorage, _: &Layout) -> Result<(candle_core::CudaStorage, Shape)> {
+        cuda_copy(&self.result)
+    }
+
+    #[cfg(feature = "metal")]
+    fn metal_fwd(&self, _: &candle_core::MetalStorage, _: &Layout) -> Result<(candle_core::MetalStorage, Shape)> {
+        metal_copy(&self.result)
+    }
+
+    fn bwd(&self, _: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some((self.grad_input)(grad, res)?))
+    }
+}
+
+type BackwardOpt = dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync;
+
+/// Forward: the value of `result`, which is `f(input) + addend`; backward:
+/// `grad_input(g)` for `input` and `g` itself for `addend`. One tensor in
+/// the graph where `f(input)`, `addend` and their sum would be three.
+struct AttachSum {
+    result: Mutex<Option<Tensor>>,
+    grad_input: Box<BackwardOpt>,
+}
+
+impl CustomOp2 for AttachSum {
+    fn name(&self) -> &'static str {
+        "dramatis-attach-sum"
+    }
+
+    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
+        cpu_copy(&self.result)
     }
 
     #[cfg(feature = "cuda")]
@@ -34,10 +110,10 @@ impl CustomOp2 for Attach {
         &self,
         _: &candle_core::CudaStorage,
         _: &Layout,
-        s2: &candle_core::CudaStorage,
-        l2: &Layout,
+        _: &candle_core::CudaStorage,
+        _: &Layout,
     ) -> Result<(candle_core::CudaStorage, Shape)> {
-        Ok((s2.try_clone(l2)?, l2.shape().clone()))
+        cuda_copy(&self.result)
     }
 
     #[cfg(feature = "metal")]
@@ -45,15 +121,38 @@ impl CustomOp2 for Attach {
         &self,
         _: &candle_core::MetalStorage,
         _: &Layout,
-        s2: &candle_core::MetalStorage,
-        l2: &Layout,
+        _: &candle_core::MetalStorage,
+        _: &Layout,
     ) -> Result<(candle_core::MetalStorage, Shape)> {
-        Ok((s2.try_clone(l2)?, l2.shape().clone()))
+        metal_copy(&self.result)
     }
 
-    fn bwd(&self, _: &Tensor, _: &Tensor, res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((Some((self.grad_input)(grad, res)?), None))
+    fn bwd(&self, _: &Tensor, _: &Tensor, _: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok(((self.grad_input)(grad)?, Some(grad.clone())))
     }
+}
+
+/// Join `result` (computed as `f(input.detach()) + addend.detach()`) to the
+/// graphs of `input` and `addend`; `grad_input(g)` is `input`'s gradient
+/// (`None` where it needs none).
+fn attach_sum(
+    input: &Tensor,
+    addend: &Tensor,
+    result: Tensor,
+    grad_input: impl Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync + 'static,
+) -> Result<Tensor> {
+    let result = if result.is_contiguous() && result.layout().start_offset() == 0 {
+        result
+    } else {
+        result.copy()?
+    };
+    input.apply_op2_arc(
+        addend,
+        Arc::new(Box::new(AttachSum {
+            result: Mutex::new(Some(result)),
+            grad_input: Box::new(grad_input),
+        })),
+    )
 }
 
 /// True when `t` is (or depends on) a trainable variable.
@@ -78,12 +177,10 @@ pub fn attach(
     } else {
         result.copy()?
     };
-    input.apply_op2_arc(
-        &result,
-        Arc::new(Box::new(Attach {
-            grad_input: Box::new(grad_input),
-        })),
-    )
+    input.apply_op1_arc(Arc::new(Box::new(Attach {
+        result: Mutex::new(Some(result)),
+        grad_input: Box::new(grad_input),
+    })))
 }
 
 /// A quantized weight: Dramatis' own blocks and kernel (x86-64 CPUs, Q4_1
@@ -139,6 +236,13 @@ impl Frozen {
 
     /// `x · Wᵀ` for `x` of shape `[…, in]`; gradient flows to `x` only.
     pub fn matmul_t(&self, x: &Tensor) -> Result<Tensor> {
+        self.matmul_t_plus(x, None)
+    }
+
+    /// `x · Wᵀ + extra` (`extra` shaped like the product, e.g. a LoRA
+    /// update); gradients flow to `x` and to `extra`, and the graph keeps
+    /// only the sum.
+    pub fn matmul_t_plus(&self, x: &Tensor, extra: Option<&Tensor>) -> Result<Tensor> {
         // As a 2-D product: a broadcast batched matmul would copy W per batch row.
         let dims = x.dims().to_vec();
         let (rows, inp) = (dims[..dims.len() - 1].iter().product::<usize>(), dims[dims.len() - 1]);
@@ -153,19 +257,31 @@ impl Frozen {
                 QWeight::Candle(_, mm) => mm.forward(&xd)?,
             },
         };
-        let y = if tracks(x) {
-            let w = self.clone();
-            let dtype = x.dtype();
-            attach(&x2, y, move |g, _| match &w {
+        let outs = y.dim(1)?;
+        let extra = extra
+            .map(|e| e.reshape((rows, outs))?.to_dtype(y.dtype()))
+            .transpose()?;
+        let y = match &extra {
+            Some(e) => (y + e.detach())?,
+            None => y,
+        };
+        let (x_tracks, e_tracks) = (tracks(x), extra.as_ref().is_some_and(tracks));
+        let w = self.clone();
+        let dtype = x.dtype();
+        let grad_x = move |g: &Tensor| -> Result<Tensor> {
+            match &w {
                 Frozen::Dense(w) => g.matmul(w),
                 Frozen::Quant(..) => g.matmul(&w.dense(dtype)?),
-            })?
-        } else {
-            y
+            }
+        };
+        let y = match &extra {
+            Some(e) if e_tracks => attach_sum(&x2, e, y, move |g| x_tracks.then(|| grad_x(g)).transpose())?,
+            _ if x_tracks => attach(&x2, y, move |g, _| grad_x(g))?,
+            _ => y,
         };
         let mut out = dims;
         let last = out.len() - 1;
-        out[last] = y.dim(1)?;
+        out[last] = outs;
         y.reshape(out)
     }
 }

@@ -7,10 +7,10 @@ use crate::model::transformer::TARGETS;
 use crate::model::Model;
 
 /// Measured peak over the sum below: the autograd graph keeps more than the
-/// minimal set (masked scores, broadcast copies, gradient buffers during the
-/// backward pass). Fitted on SmolLM2-135M, r = 8 on seven projections:
-/// 4 × 256 tokens peaked at 6.4 GB, 4 × 512 at 15.8 GB.
-const GRAPH_FACTOR: f64 = 2.3;
+/// minimal set (masked scores, reshaped copies, gradient buffers during the
+/// backward pass). Fitted on SmolLM2-135M, r = 16 on seven projections, the
+/// Balanced preset on the sample persona without checkpointing: 6.5 GB.
+const GRAPH_FACTOR: f64 = 1.45;
 /// The program, tokenizer, allocator slack.
 const BASE_BYTES: f64 = 300.0 * 1024.0 * 1024.0;
 
