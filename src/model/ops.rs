@@ -307,16 +307,24 @@ pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
     })
 }
 
-/// Softmax over the last dimension.
-pub fn softmax(x: &Tensor) -> Result<Tensor> {
-    let y = candle_nn::ops::softmax_last_dim(&x.detach().contiguous()?)?;
+/// Attention probabilities: softmax of `x · scale (+ mask)` over the last
+/// dimension, `mask` broadcast over the leading ones. The graph keeps `x`
+/// and the probabilities, not the scaled and masked scores in between.
+pub fn scaled_masked_softmax(x: &Tensor, scale: f64, mask: Option<&Tensor>) -> Result<Tensor> {
+    let z = (x.detach() * scale)?;
+    let z = match mask {
+        Some(m) => z.broadcast_add(m)?,
+        None => z,
+    };
+    let y = candle_nn::ops::softmax_last_dim(&z.contiguous()?)?;
+    drop(z);
     if !tracks(x) {
         return Ok(y);
     }
-    attach(x, y, |g, y| {
-        // y·(g − Σ g·y)
+    attach(x, y, move |g, y| {
+        // scale · y·(g − Σ g·y); masked positions have y = 0.
         let s = (g * y)?.sum_keepdim(D::Minus1)?;
-        y.mul(&g.broadcast_sub(&s)?)
+        y.mul(&g.broadcast_sub(&s)?)? * scale
     })
 }
 

@@ -326,12 +326,8 @@ impl Block {
         // Grouped-query attention without copying k/v: the `rep` query
         // heads that share a kv head are stacked along the sequence axis.
         let q = q.contiguous()?.reshape((b, nkv, rep * l, hd))?;
-        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
-        let scores = match &ctx.mask {
-            Some(m) => scores.broadcast_add(m)?,
-            None => scores,
-        };
-        let p = ops::softmax(&scores)?;
+        let scores = q.matmul(&k.t()?)?;
+        let p = ops::scaled_masked_softmax(&scores, 1.0 / (hd as f64).sqrt(), ctx.mask.as_ref())?;
         let att = p
             .matmul(&v)?
             .reshape((b, nh, l, hd))?
