@@ -24,6 +24,15 @@ struct Attach {
     grad_input: Box<Backward>,
 }
 
+/// `t` in a plain buffer starting at offset 0, as the ops' forward copies it.
+fn plain(t: Tensor) -> Result<Tensor> {
+    if t.is_contiguous() && t.layout().start_offset() == 0 {
+        Ok(t)
+    } else {
+        t.copy()
+    }
+}
+
 /// The result waiting in an op until its forward copies it out.
 fn take(stash: &Mutex<Option<Tensor>>) -> Result<Tensor> {
     stash
@@ -141,11 +150,7 @@ fn attach_sum(
     result: Tensor,
     grad_input: impl Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync + 'static,
 ) -> Result<Tensor> {
-    let result = if result.is_contiguous() && result.layout().start_offset() == 0 {
-        result
-    } else {
-        result.copy()?
-    };
+    let result = plain(result)?;
     input.apply_op2_arc(
         addend,
         Arc::new(Box::new(AttachSum {
@@ -171,12 +176,7 @@ pub fn attach(
     if !tracks(input) {
         return Ok(result);
     }
-    // The copy in the forward needs a plain buffer starting at offset 0.
-    let result = if result.is_contiguous() && result.layout().start_offset() == 0 {
-        result
-    } else {
-        result.copy()?
-    };
+    let result = plain(result)?;
     input.apply_op1_arc(Arc::new(Box::new(Attach {
         result: Mutex::new(Some(result)),
         grad_input: Box::new(grad_input),
