@@ -3,7 +3,7 @@
 //! at the same file, prompt, token count and threads, and for Hugging Face
 //! transformers in f32; then the ratios.
 //!
-//! Run: cargo bench --bench generation [-- --n-predict N --threads T --busy]
+//! Run: cargo bench --bench generation [-- --n-predict N --threads T --busy --prompt-file P]
 //! Python: $DRAMATIS_REF_PYTHON, else ../venv-ref/bin/python
 //! (pip install llama-cpp-python transformers torch gguf; see benches/reference/README.md).
 
@@ -102,7 +102,14 @@ fn main() {
     );
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let gguf = smollm2();
-    let prompt_file = root.join("benches/reference/prompt_chatml.txt");
+    // --prompt-file PATH: another prompt (e.g. a long one, for prefill).
+    let args: Vec<String> = std::env::args().collect();
+    let prompt_file = args
+        .iter()
+        .position(|a| a == "--prompt-file")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("benches/reference/prompt_chatml.txt"));
     let prompt_text = std::fs::read_to_string(&prompt_file).unwrap();
     let mut rows: Vec<(String, f64, f64)> = Vec::new();
     for (label, policy) in [

@@ -455,4 +455,36 @@ mod tests {
             assert!(err / scale < 0.02, "{ty:?}: {err} of {scale}");
         }
     }
+
+    /// A long prompt's rows go through the dequantized weights (f32
+    /// activations, no int8 rounding); a few rows through the kernel.
+    #[test]
+    fn many_rows_use_the_dequantized_weights() {
+        use crate::model::ops::{Frozen, QWeight, DENSE_ROWS};
+        if !available() {
+            return;
+        }
+        let dev = Device::Cpu;
+        let w = Tensor::randn(0f32, 1.0, (70, 128), &dev).unwrap();
+        let q = QTensor::quantize(&w, GgmlDType::Q4_1).unwrap();
+        let deq = q.dequantize(&dev).unwrap();
+        let frozen = Frozen::Quant(std::sync::Arc::new(QWeight::Fast(
+            FastMat::from_qtensor(&q).unwrap().unwrap(),
+        )));
+        let rel = |a: &Tensor, b: &Tensor| -> f32 {
+            let err: f32 = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+            err / b.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+        };
+        for rows in [DENSE_ROWS - 1, DENSE_ROWS, 3 * DENSE_ROWS] {
+            let x = Tensor::randn(0f32, 1.0, (rows, 128), &dev).unwrap();
+            let want = x.matmul(&deq.t().unwrap()).unwrap();
+            let got = frozen.matmul_t(&x).unwrap();
+            let e = rel(&got, &want);
+            if rows >= DENSE_ROWS {
+                assert!(e < 1e-5, "{rows} rows: {e}");
+            } else {
+                assert!(e > 1e-5 && e < 0.02, "{rows} rows: {e} (the int8 kernel)");
+            }
+        }
+    }
 }
