@@ -66,15 +66,14 @@ fn main() {
         })
         .collect();
     let refs: Vec<&Example> = examples.iter().collect();
-    // Activation checkpointing as training decides it (DRAMATIS_CHECKPOINT=0/1 forces it).
+    // Activation checkpointing as training decides it.
     let run_cfg = TrainConfig {
         batch_size: batch,
         ..cfg.clone()
     };
-    let ck_blocks = tune::memory::checkpointed_blocks(&model, &run_cfg, seq);
+    let ck_blocks = tune::memory::plan(&model, &run_cfg, seq).checkpointed;
     println!(
-        "activation checkpointing: {} of {} blocks (DRAMATIS_CHECKPOINT=all/off forces it)",
-        ck_blocks.min(model.net.cfg.num_layers),
+        "activation checkpointing: {ck_blocks} of {} blocks (DRAMATIS_CHECKPOINT=all/off forces it)",
         model.net.cfg.num_layers
     );
     let ck = Checkpoints::default().first(ck_blocks);

@@ -419,6 +419,12 @@ mod avx2 {
 mod tests {
     use super::*;
 
+    /// Largest difference between `a` and `b`, over `b`'s largest magnitude.
+    fn rel_err(a: &Tensor, b: &Tensor) -> f32 {
+        let max = |t: &Tensor| -> f32 { t.abs().unwrap().max_all().unwrap().to_scalar().unwrap() };
+        max(&(a - b).unwrap()) / max(b)
+    }
+
     #[test]
     fn kernels_match_dequantized_products() {
         if !available() {
@@ -433,26 +439,11 @@ mod tests {
             let fast = FastMat::from_qtensor(&q).unwrap().unwrap();
             let got = fast.matmul_t(&x).unwrap();
             let deq = fast.dequantize().unwrap();
-            let same: f32 = (deq - q.dequantize(&dev).unwrap())
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar()
-                .unwrap();
+            let same = rel_err(&deq, &q.dequantize(&dev).unwrap());
             assert_eq!(same, 0.0, "{ty:?}: dequantized weights are the same");
-            let err: f32 = (got - &want)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar()
-                .unwrap();
-            let scale: f32 = want.abs().unwrap().max_all().unwrap().to_scalar().unwrap();
             // The only difference is the int8 rounding of the activations.
-            assert!(err / scale < 0.02, "{ty:?}: {err} of {scale}");
+            let e = rel_err(&got, &want);
+            assert!(e < 0.02, "{ty:?}: {e}");
         }
     }
 
@@ -471,15 +462,11 @@ mod tests {
         let frozen = Frozen::Quant(std::sync::Arc::new(QWeight::Fast(
             FastMat::from_qtensor(&q).unwrap().unwrap(),
         )));
-        let rel = |a: &Tensor, b: &Tensor| -> f32 {
-            let err: f32 = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
-            err / b.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
-        };
         for rows in [DENSE_ROWS - 1, DENSE_ROWS, 3 * DENSE_ROWS] {
             let x = Tensor::randn(0f32, 1.0, (rows, 128), &dev).unwrap();
             let want = x.matmul(&deq.t().unwrap()).unwrap();
             let got = frozen.matmul_t(&x).unwrap();
-            let e = rel(&got, &want);
+            let e = rel_err(&got, &want);
             if rows >= DENSE_ROWS {
                 assert!(e < 1e-5, "{rows} rows: {e}");
             } else {

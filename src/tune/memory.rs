@@ -15,14 +15,44 @@ const GRAPH_FACTOR: f64 = 1.15;
 /// The program, tokenizer, allocator slack.
 const BASE_BYTES: f64 = 300.0 * 1024.0 * 1024.0;
 
-/// Rough peak memory, in bytes, of training `cfg` on `model` with batches of
-/// up to `len` tokens.
-pub fn training_bytes(model: &Model, cfg: &TrainConfig, len: usize) -> u64 {
-    training_bytes_with(model, cfg, len, checkpointed_blocks(model, cfg, len))
+/// How a run of `cfg` on `model`, with batches of up to `len` tokens, will
+/// use memory: decided once, before it starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plan {
+    /// Blocks (the first ones) trained with activation checkpointing.
+    pub checkpointed: usize,
+    /// Rough peak memory of the run, in bytes.
+    pub needed: u64,
+    /// What the run tries to stay within ([`memory_budget`]).
+    pub budget: u64,
 }
 
-/// [`training_bytes`] with the first `k` blocks checkpointed.
-fn training_bytes_with(model: &Model, cfg: &TrainConfig, len: usize, k: usize) -> u64 {
+/// The run's [`Plan`]: as few checkpointed blocks as keep it within
+/// [`memory_budget`], all of them when even that does not;
+/// `DRAMATIS_CHECKPOINT=all` (or `1`) and `off` (or `0`) decide instead.
+/// A checkpointed block keeps only its input and is computed again in the
+/// backward pass (a third more work for that block) so that its activations
+/// exist only then.
+pub fn plan(model: &Model, cfg: &TrainConfig, len: usize) -> Plan {
+    let n = model.net.cfg.num_layers;
+    let budget = memory_budget();
+    let checkpointed = match std::env::var("DRAMATIS_CHECKPOINT").as_deref() {
+        Ok("1" | "all") => n,
+        Ok("0" | "off") => 0,
+        _ => (0..=n)
+            .find(|&k| training_bytes(model, cfg, len, k) <= budget)
+            .unwrap_or(n),
+    };
+    Plan {
+        checkpointed,
+        needed: training_bytes(model, cfg, len, checkpointed),
+        budget,
+    }
+}
+
+/// Rough peak memory, in bytes, of training `cfg` on `model` with batches of
+/// up to `len` tokens and the first `k` blocks checkpointed.
+fn training_bytes(model: &Model, cfg: &TrainConfig, len: usize, k: usize) -> u64 {
     let m = &model.net.cfg;
     let per_layer = layer_activation_bytes(model, cfg, len);
     let k = k.min(m.num_layers);
@@ -64,25 +94,6 @@ fn layer_activation_bytes(model: &Model, cfg: &TrainConfig, len: usize) -> f64 {
     b * (3.0 * heads * l * l + 4.0 * l * i + 12.0 * l * h) * 4.0 * GRAPH_FACTOR
 }
 
-/// How many blocks (the first ones) train with activation checkpointing:
-/// such a block keeps only its input and is computed again in the backward
-/// pass (a third more work for that block) so that its activations exist
-/// only then. As few as keep the run within [`memory_budget`]; all of them
-/// when even that does not. `DRAMATIS_CHECKPOINT=all` (or `1`) and `off`
-/// (or `0`) decide instead.
-pub fn checkpointed_blocks(model: &Model, cfg: &TrainConfig, len: usize) -> usize {
-    let n = model.net.cfg.num_layers;
-    match std::env::var("DRAMATIS_CHECKPOINT").as_deref() {
-        Ok("1" | "all") => return n,
-        Ok("0" | "off") => return 0,
-        _ => {}
-    }
-    let budget = memory_budget();
-    (0..=n)
-        .find(|&k| training_bytes_with(model, cfg, len, k) <= budget)
-        .unwrap_or(n)
-}
-
 /// What a training run tries to stay within: 2.5 GiB (a laptop with 8 GB
 /// runs it beside a browser and the desktop), or half of what this process
 /// may use where that is less.
@@ -96,14 +107,15 @@ pub fn longest(examples: &[Example]) -> usize {
     examples.iter().map(|e| e.ids.len()).max().unwrap_or(0)
 }
 
-/// Refuse a run that would not fit in the memory this process may use.
-pub fn check_fits(model: &Model, cfg: &TrainConfig, examples: &[Example]) -> Result<()> {
-    let needed = training_bytes(model, cfg, longest(examples));
+/// The run's [`Plan`], or a refusal when it would not fit in the memory
+/// this process may use.
+pub fn check_fits(model: &Model, cfg: &TrainConfig, examples: &[Example]) -> Result<Plan> {
+    let plan = plan(model, cfg, longest(examples));
     match memory_available() {
-        Some(free) if needed > free => Err(Error::NotEnoughMemory {
-            needed_mib: needed >> 20,
+        Some(free) if plan.needed > free => Err(Error::NotEnoughMemory {
+            needed_mib: plan.needed >> 20,
             available_mib: free >> 20,
         }),
-        _ => Ok(()),
+        _ => Ok(plan),
     }
 }

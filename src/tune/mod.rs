@@ -511,17 +511,16 @@ impl<'a> Run<'a> {
                     .into(),
             ));
         }
-        memory::check_fits(self.model, &self.cfg, &self.train)?;
-        let ck_blocks = memory::checkpointed_blocks(self.model, &self.cfg, memory::longest(&self.train));
+        let plan = memory::check_fits(self.model, &self.cfg, &self.train)?;
+        let ck_blocks = plan.checkpointed;
         let layers = self.model.net.cfg.num_layers;
         if ck_blocks > 0 {
             job.log(
                 crate::jobs::LogLevel::Info,
                 format!(
-                    "To stay within {:.1} GB, {} of the model's {layers} blocks are computed again in the backward pass instead of keeping their activations (about {}% more work per step).",
-                    memory::memory_budget() as f64 / (1u64 << 30) as f64,
-                    ck_blocks.min(layers),
-                    ck_blocks.min(layers) * 100 / (3 * layers.max(1)),
+                    "To stay within {:.1} GB, {ck_blocks} of the model's {layers} blocks are computed again in the backward pass instead of keeping their activations (about {}% more work per step).",
+                    plan.budget as f64 / (1u64 << 30) as f64,
+                    ck_blocks * 100 / (3 * layers.max(1)),
                 ),
             );
         }
@@ -829,7 +828,8 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
         return Err(Error::Invalid("no samples fit the maximum length".into()));
     }
     let total = cfg.total_steps(examples.len());
-    let needed = memory::training_bytes(model, cfg, memory::longest(&examples));
+    let plan = memory::plan(model, cfg, memory::longest(&examples));
+    let needed = plan.needed;
     let available = crate::jobs::memory_available();
     let mib = |b: u64| b as f64 / 1048576.0;
     let refused = || Estimate {
@@ -855,7 +855,7 @@ pub fn calibrate(model: &mut Model, samples: &[Sample], cfg: &TrainConfig, steps
     let opt = AdamW::new(vars, cfg.weight_decay)?;
     let resident = crate::jobs::self_status_bytes("VmRSS:").map_or(0.0, mib);
     let mut acc: Vec<Option<Tensor>> = vec![None; opt.slots.len()];
-    let ck_blocks = memory::checkpointed_blocks(model, cfg, memory::longest(&examples));
+    let ck_blocks = plan.checkpointed;
     let ck = Checkpoints::default().first(ck_blocks);
     // (seconds, peak MiB) of one forward and backward pass on `n` samples.
     let mut probe = |n: usize, model: &mut Model| -> Result<(f64, f64)> {
