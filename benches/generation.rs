@@ -57,7 +57,9 @@ fn reference(
     n: usize,
 ) -> Option<serde_json::Value> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new(py)
+    let mut cmd = std::process::Command::new(py);
+    common::same_path_for_reference(&mut cmd);
+    let out = cmd
         .arg(root.join("benches/reference").join(script))
         .arg("--model")
         .arg(gguf)
@@ -89,17 +91,7 @@ fn main() {
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     dramatis::jobs::init_runtime();
     std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
-    for d in dramatis::pipeline::models::devices() {
-        println!("device {}: {} [{}]", d.name, d.description, d.features.join(" "));
-    }
-    println!(
-        "quantized kernels: {}",
-        if dramatis::model::qkernel::available() {
-            "Dramatis AVX2+FMA"
-        } else {
-            "candle's (no AVX2+FMA here)"
-        }
-    );
+    common::print_devices();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let gguf = smollm2();
     // --prompt-file PATH: another prompt (e.g. a long one, for prefill).

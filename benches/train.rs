@@ -37,9 +37,7 @@ fn main() {
     let threads = arg("--threads", std::thread::available_parallelism().map_or(2, |n| n.get()));
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     dramatis::jobs::init_runtime();
-    for d in dramatis::pipeline::models::devices() {
-        println!("device {}: {} [{}]", d.name, d.description, d.features.join(" "));
-    }
+    common::print_devices();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let gguf = smollm2();
     let opts = LoadOptions {
@@ -135,7 +133,9 @@ fn main() {
         return;
     };
     let script = root.join("benches/reference/peft_train_speed.py");
-    let out = std::process::Command::new(&py)
+    let mut cmd = std::process::Command::new(&py);
+    common::same_path_for_reference(&mut cmd);
+    let out = cmd
         .arg(&script)
         .args(["--batch", &batch.to_string(), "--seq", &seq.to_string()])
         .args([

@@ -33,3 +33,35 @@ pub fn smollm2() -> PathBuf {
     }
     p
 }
+
+/// Prints the devices, the CPU's features and the kernel paths that run
+/// (`DRAMATIS_CPU=avx2|generic` lowers them).
+pub fn print_devices() {
+    for d in dramatis::pipeline::models::devices() {
+        println!("device {}: {} [{}]", d.name, d.description, d.features.join(" "));
+        if !d.kernels.is_empty() {
+            println!("kernel path: {}", d.kernels.join(", "));
+        }
+    }
+}
+
+/// Keeps the reference (PyTorch: MKL, oneDNN, ATen) on the same instruction
+/// set when `DRAMATIS_CPU` lowers Dramatis' path, so the ratio compares like
+/// with like. llama.cpp's build decides its own path and is not lowered.
+pub fn same_path_for_reference(cmd: &mut std::process::Command) {
+    match dramatis::model::cpu::forced() {
+        Some(dramatis::model::cpu::Path::Avx2) => {
+            cmd.env("ATEN_CPU_CAPABILITY", "avx2")
+                .env("MKL_ENABLE_INSTRUCTIONS", "AVX2")
+                .env("ONEDNN_MAX_CPU_ISA", "AVX2");
+            println!("reference limited to AVX2 (ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA)");
+        }
+        Some(dramatis::model::cpu::Path::Generic) => {
+            cmd.env("ATEN_CPU_CAPABILITY", "default")
+                .env("MKL_ENABLE_INSTRUCTIONS", "SSE4_2")
+                .env("ONEDNN_MAX_CPU_ISA", "SSE41");
+            println!("reference limited to SSE4.2 (ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA)");
+        }
+        _ => {}
+    }
+}

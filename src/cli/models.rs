@@ -77,6 +77,9 @@ pub fn models(a: ModelsArgs) -> Result<(), Error> {
                         format!("[{}]", d.features.join(" "))
                     }
                 );
+                if !d.kernels.is_empty() {
+                    println!("           kernels: {}", d.kernels.join(", "));
+                }
             }
             Ok(())
         }

@@ -515,6 +515,13 @@ pub fn init_runtime() {
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
+    // candle's elementwise pool spins 25,000 rounds for the next task before it
+    // parks; between those tasks the products run on rayon's threads, so the
+    // spinning worker takes a core from them (a tenth of a training step on
+    // two cores, measured with perf). Park almost at once instead.
+    if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
+        std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "200");
+    }
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         let n = std::thread::available_parallelism().map_or(1, |n| n.get());
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());

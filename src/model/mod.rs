@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod config;
+pub mod cpu;
 pub mod export;
 pub mod generate;
 pub mod gguf;

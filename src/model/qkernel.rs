@@ -31,7 +31,12 @@ pub struct FastMat {
 pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *ON.get_or_init(|| {
+            std::is_x86_feature_detected!("avx2")
+                && std::is_x86_feature_detected!("fma")
+                && crate::model::cpu::forced() != Some(crate::model::cpu::Path::Generic)
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

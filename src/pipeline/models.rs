@@ -101,6 +101,8 @@ pub struct DeviceInfo {
     pub features: Vec<String>,
     /// Whether `auto` picks it.
     pub chosen: bool,
+    /// Which kernels run the products ("f32: gemm AVX-512", …); CPU only.
+    pub kernels: Vec<String>,
 }
 
 /// The devices this build can use on this computer; `auto` picks the first GPU.
@@ -112,6 +114,7 @@ pub fn devices() -> Vec<DeviceInfo> {
             description: "NVIDIA GPU (CUDA)".into(),
             features: Vec::new(),
             chosen: true,
+            kernels: Vec::new(),
         });
     }
     if open_gpu("metal", 0).is_ok() {
@@ -120,6 +123,7 @@ pub fn devices() -> Vec<DeviceInfo> {
             description: "Apple GPU (Metal)".into(),
             features: Vec::new(),
             chosen: out.is_empty(),
+            kernels: Vec::new(),
         });
     }
     out.push(DeviceInfo {
@@ -131,6 +135,7 @@ pub fn devices() -> Vec<DeviceInfo> {
         ),
         features: cpu_features(),
         chosen: out.is_empty(),
+        kernels: crate::model::cpu::kernels(),
     });
     out
 }
