@@ -79,13 +79,7 @@ pub fn approx_tokens(s: &str) -> usize {
     cjk + (words * 13).div_ceil(10)
 }
 
-/// SplitMix64 of a seed and a value: stable across platforms and versions.
-pub fn hash64(seed: u64, v: u64) -> u64 {
-    let mut z = seed.wrapping_add(v.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use crate::random::hash64;
 
 /// FNV-1a of two strings.
 pub fn text_hash(a: &str, b: &str) -> u64 {

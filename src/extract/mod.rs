@@ -453,27 +453,14 @@ pub(crate) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
 }
 
-/// `items.iter().map(f)` split over the machine's cores for long inputs.
-pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = threads();
-    if threads < 2 || (items.len() < 4096 && items.len() > threads) || items.len() < 2 {
+/// `items.iter().map(f)`, on rayon's threads for long inputs (or a few
+/// large items, such as the runs of a book).
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() < 2 || (items.len() < 4096 && items.len() > threads()) {
         return items.iter().map(f).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| {
-                let f = &f;
-                scope.spawn(move || c.iter().map(f).collect::<Vec<R>>())
-            })
-            .collect();
-        // A panic in a worker is a bug; propagate it like the serial code would.
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+    items.par_iter().map(f).collect()
 }
 
 /// Byte offset of `sub` (a subslice of `whole`) within `whole`.

@@ -66,27 +66,7 @@ pub struct Generated {
     pub stop: &'static str,
 }
 
-/// A small, seedable generator (SplitMix64) so sampling is reproducible
-/// everywhere without another dependency.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+pub use crate::random::Rng;
 
 /// Pick the next token from `logits` (one row, f32).
 pub fn sample(logits: &mut [f32], history: &[u32], opts: &GenerateOptions, rng: &mut Rng) -> u32 {
