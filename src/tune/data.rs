@@ -3,8 +3,8 @@
 
 use crate::dataset::Sample;
 use crate::jobs::Result;
-use crate::model::generate::Rng;
 use crate::model::{template, ChatMessage, TextTokenizer};
+use crate::random::Rng;
 
 /// Marks positions that do not count in the loss.
 pub const IGNORE: u32 = u32::MAX;

@@ -74,12 +74,12 @@ fn score(
 ) -> Result<(Scores, Vec<String>)> {
     chat.reset();
     let (ex, _) = super::prepare(&chat.model, samples, o.max_len)?;
-    let loss = super::evaluate(&chat.model, &ex, o.batch_size)?;
+    let loss = super::validation_loss(&chat.model, &ex, o.batch_size)?;
     let general_perplexity = if general.is_empty() {
         None
     } else {
         let (g, _) = super::prepare(&chat.model, general, o.max_len)?;
-        Some(super::evaluate(&chat.model, &g, o.batch_size)?.exp())
+        Some(super::validation_loss(&chat.model, &g, o.batch_size)?.exp())
     };
     let opts = GenerateOptions {
         max_tokens: o.max_tokens,

@@ -119,3 +119,22 @@ pub fn check_fits(model: &Model, cfg: &TrainConfig, examples: &[Example]) -> Res
         _ => Ok(plan),
     }
 }
+
+/// Peak resident memory of this process, where the OS tells it.
+pub fn peak_memory_mib() -> Option<f64> {
+    crate::jobs::self_status_bytes("VmHWM:").map(|b| b as f64 / 1048576.0)
+}
+
+/// Forget the peak-memory mark so the next reading covers only what follows
+/// (Linux; elsewhere the reading stays process-wide).
+pub(super) fn reset_peak_memory() {
+    // Hand freed heap pages back first (training keeps them, see
+    // `jobs::init_runtime`), so that the next peak is this probe's own and
+    // not what an earlier, larger one left behind.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
