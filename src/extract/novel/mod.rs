@@ -271,345 +271,26 @@ fn resolve_narrator(out: &mut [Pending], tag: &str) {
 }
 
 pub fn parse(c: &mut Collector, hints: &[CastHint]) {
-    let text = c.doc.text.as_str();
-    let cjk = text.chars().take(4000).filter(|&ch| is_cjk(ch)).count();
-    let zh = cjk * 5 > text.chars().take(4000).count();
-    let style = quote_style(text);
-    let mut paras: Vec<Para> = Vec::new();
-    let mut breaks: Vec<usize> = Vec::new(); // paragraph indices that start a scene
-    let mut chapter_iter = c.doc.chapter_starts.iter().peekable();
-    for (at, line) in super::lines_with_offsets(text) {
-        let t = line.trim();
-        if t.is_empty() {
-            continue;
-        }
-        let start = at + super::offset_in(line, t);
-        let mut brk = false;
-        while chapter_iter.peek().is_some_and(|&&s| s <= start) {
-            chapter_iter.next();
-            brk = true;
-        }
-        if brk || (is_heading(t) && !t.contains(style.0)) {
-            breaks.push(paras.len());
-        }
-        paras.push(Para {
-            range: start..start + t.len(),
-        });
-    }
-    // Name-like spans of every English paragraph, found once (on all cores).
-    let en_spans: Vec<NameSpans> = if zh {
-        Vec::new()
-    } else {
-        super::par_map(&paras, |p| {
-            let t = &text[p.range.clone()];
-            (t, en_name_spans(t))
-        })
-    };
-    let mut names = build_names(text, zh, hints, &en_spans);
-    // Names mentioned in each paragraph, found once.
-    let para_mentions: Vec<Vec<(usize, String)>> = if zh {
-        super::par_map(&paras, |p| names.mentions(&text[p.range.clone()]))
-    } else {
-        super::par_map(&en_spans, |(_, spans)| names.mentions_in_spans(spans))
-    };
-    infer_genders(&mut names, &paras, text, &para_mentions);
-    // Chinese: names that open a clause, the subjects pronouns refer back to.
-    let para_subjects: Vec<Vec<String>> = if zh {
-        super::par_map(&paras, |p| zh_clause_subjects(&names, &text[p.range.clone()]))
-    } else {
-        Vec::new()
-    };
-
-    let mut quotes: Vec<Quote> = Vec::new();
-    let mut open = false;
-    for (pi, p) in paras.iter().enumerate() {
-        let was_open = open;
-        let parts = scan_quotes(&text[p.range.clone()], p.range.start, style, &mut open);
-        if parts.is_empty() {
-            continue;
-        }
-        if was_open {
-            if let Some(last) = quotes.last_mut() {
-                if last.para + 1 == pi {
-                    // The continuation and the paragraph's other parts: the
-                    // speech clause there tells who speaks.
-                    last.parts.extend(parts);
-                    last.para = pi;
-                    continue;
-                }
-            }
-        }
-        quotes.push(Quote {
-            start_para: pi,
-            para: pi,
-            parts,
-        });
-    }
-
-    // Attribute a run of quotes; a run starts at a scene break (or the start).
-    let attribute = |quotes: &[Quote], breaks: &[usize], first_unseen_para: usize| -> Vec<Pending> {
-        let olen = style.0.len_utf8();
-        let clen = style.1.len_utf8();
-        let mut next_break = breaks.iter().peekable();
-        // Conversation state: recent speakers (None = unknown) and the last addressee.
-        let mut recent: Vec<(usize, Option<String>)> = Vec::new();
-        let mut last_mentions: Vec<String> = Vec::new();
-        let mut last_subjects: Vec<String> = Vec::new();
-        let mut addressee: Option<String> = None;
-        let mut last_para_seen = first_unseen_para;
-        let narrator_tag = if zh { "我" } else { "I" };
-        let mut out: Vec<Pending> = Vec::new();
-        let subject_of = |clause: &str, is_after: bool| -> Option<(Subject, bool)> {
-            if zh {
-                zh_subject(&names, clause, is_after)
-            } else {
-                en_subject(&names, clause, is_after)
-            }
-        };
-        for q in quotes {
-            let mut scene_break = false;
-            while next_break.peek().is_some_and(|&&b| b <= q.para) {
-                next_break.next();
-                scene_break = true;
-            }
-            let scene_title =
-                scene_break.then(|| text[paras[q.para].range.clone()].chars().take(40).collect::<String>());
-            if scene_break {
-                recent.clear();
-                addressee = None;
-            }
-            // Mentions in narration since the last quote, for pronouns.
-            let from = last_para_seen.min(q.start_para);
-            for (p, ms) in paras[from..q.start_para].iter().zip(&para_mentions[from..q.start_para]) {
-                if !text[p.range.clone()].contains(style.0) {
-                    last_mentions.extend(ms.iter().map(|m| m.1.clone()));
-                }
-            }
-            if zh {
-                for (p, ss) in paras[from..q.start_para].iter().zip(&para_subjects[from..q.start_para]) {
-                    if !text[p.range.clone()].contains(style.0) {
-                        last_subjects.extend(ss.iter().cloned());
-                    }
-                }
-                if last_subjects.len() > 32 {
-                    last_subjects.drain(..last_subjects.len() - 32);
-                }
-            }
-            if last_mentions.len() > 32 {
-                last_mentions.drain(..last_mentions.len() - 32);
-            }
-            // A long stretch of narration ends the exchange.
-            if q.para > last_para_seen + 3 {
-                recent.clear();
-            }
-            last_para_seen = q.para + 1;
-            let para = &paras[q.para].range;
-            let start_para = &paras[q.start_para].range;
-            let n = q.parts.len();
-            // Narration around the parts: gaps[i] comes before part i, gaps[n] after the last.
-            let mut gaps: Vec<String> = Vec::with_capacity(n + 1);
-            gaps.push(if q.parts[0].start >= start_para.start + olen {
-                narration_before(text, start_para, &q.parts[0], olen)
-            } else {
-                String::new()
-            });
-            for w in q.parts.windows(2) {
-                let g = safe_slice(text, w[0].end + clen, w[1].start.saturating_sub(olen));
-                gaps.push(if g.contains('\n') { String::new() } else { g.to_owned() });
-            }
-            gaps.push(safe_slice(text, q.parts[n - 1].end + clen, para.end).to_owned());
-            // A lead-in on the line before: `他问：`, `Emma smilingly said,`.
-            let mut lead_in = false;
-            if gaps[0].trim().is_empty() && q.start_para > 0 {
-                let prev = text[paras[q.start_para - 1].range.clone()].trim_end();
-                if zh {
-                    if prev.ends_with(['：', ':', '，']) && !prev.contains(style.0) {
-                        gaps[0] = prev.to_owned();
-                        lead_in = true;
-                    }
-                } else if prev.ends_with([':', ',', '—']) || prev.ends_with("--") {
-                    let tail = prev.rfind(style.1).map_or(prev, |i| &prev[i + clen..]);
-                    gaps[0] = tail.trim_end_matches(['-', '—']).to_owned();
-                }
-            }
-            // Chinese prose often puts `她问。` or `少安第一次用平静的语调对妻子说话。`
-            // on a line of its own; a line that starts with a name
-            // (`晓霞有点结巴地……`) tells who acts right after.
-            let mut beat = String::new();
-            if zh && gaps[n].trim().is_empty() && q.para + 1 < paras.len() {
-                let next = text[paras[q.para + 1].range.clone()].trim_end();
-                let lead = next.ends_with(['：', ':']);
-                if !next.contains(style.0) && !lead {
-                    if !lead_in && next.chars().count() <= 30 && zh_has_verb(next) {
-                        gaps[n] = next.to_owned();
-                    } else {
-                        beat = next.to_owned();
-                    }
-                }
-            } else {
-                beat = first_clause(&gaps[n]);
-            }
-            // Names in the narration of this paragraph, before each part.
-            let local: Vec<Vec<String>> = gaps
-                .iter()
-                .map(|g| names.mentions(g).into_iter().map(|m| m.1).collect())
-                .collect();
-            let local_subjects: Vec<Vec<String>> = if zh {
-                gaps.iter().map(|g| zh_clause_subjects(&names, g)).collect()
-            } else {
-                Vec::new()
-            };
-            let before_clause = |g: &str| -> String {
-                let b = g.trim_end();
-                b[last_sentence_start(b)..].to_owned()
-            };
-            // The speech clause of each part: after it (`"…," said Emma`), else
-            // before it (`Emma turned and said, "…"`).
-            let own: Vec<Option<Clause>> = (0..n)
-                .map(|i| {
-                    let after = first_clause(&gaps[i + 1]);
-                    if let Some((s, true)) = subject_of(&after, true) {
-                        return Some((s, after));
-                    }
-                    let before = before_clause(&gaps[i]);
-                    subject_of(&before, false).filter(|s| s.1).map(|s| (s.0, before))
-                })
-                .collect();
-            // Parts without a clause of their own belong to the speaker before them
-            // in the paragraph, else to the one after.
-            let resolved: Vec<Option<Clause>> = (0..n)
-                .map(|i| {
-                    own[..=i]
-                        .iter()
-                        .rev()
-                        .find_map(Clone::clone)
-                        .or_else(|| own[i..].iter().find_map(Clone::clone))
-                })
-                .collect();
-            let mut segments: Vec<(Range<usize>, Option<Clause>)> = Vec::new();
-            for (i, r) in resolved.into_iter().enumerate() {
-                match segments.last_mut() {
-                    Some((rg, s)) if s.as_ref().map(|s| &s.0) == r.as_ref().map(|r| &r.0) => rg.end = i + 1,
-                    _ => segments.push((i..i + 1, r)),
-                }
-            }
-            for (si, (rg, subj)) in segments.into_iter().enumerate() {
-                last_mentions.extend(local[rg.start].iter().cloned());
-                if zh {
-                    last_subjects.extend(local_subjects[rg.start].iter().cloned());
-                }
-                let (found, clause) = match subj {
-                    Some((s, cl)) => (Some((s, true)), cl),
-                    None => {
-                        let before = before_clause(&gaps[0]);
-                        match subject_of(&before, false) {
-                            Some(f) => (Some(f), before),
-                            None => (after_beat(&names, &beat), String::new()),
-                        }
-                    }
-                };
-                let prev_speaker = recent.last().and_then(|r| r.1.clone());
-                let alt = if recent.len() >= 2 {
-                    let a = &recent[recent.len() - 2].1;
-                    let b = &recent[recent.len() - 1].1;
-                    match (a, b) {
-                        (Some(a), Some(b)) if a != b => Some(a.clone()),
-                        _ => None,
-                    }
-                } else {
-                    None
-                };
-                let (speaker, method, conf) = match found {
-                    Some((Subject::Name(n), true)) => (Some(n), Attribution::Explicit, 0.95),
-                    Some((Subject::Pronoun(g), _)) => {
-                        // A name of that gender just before the quote, else the
-                        // other person of the exchange, else a recent mention;
-                        // never the one spoken to (`他对少安说`, `she said to Emma`).
-                        let objects = pronoun_objects(&names, &clause, zh);
-                        let fits = |n: &String| names.gender.get(n) == Some(&g) && !objects.contains(n);
-                        let by_subject = last_subjects.iter().rev().find(|n| fits(n)).cloned();
-                        let by_local = by_subject.or_else(|| local[rg.start].iter().rev().find(|n| fits(n)).cloned());
-                        let by_alt = by_local.or_else(|| alt.clone().filter(|a| fits(a)));
-                        let by_mention = last_mentions
-                            .iter()
-                            .rev()
-                            .find(|n| fits(n) && Some(*n) != prev_speaker.as_ref())
-                            .or_else(|| last_mentions.iter().rev().find(|n| fits(n)))
-                            .cloned();
-                        match by_alt.or(by_mention) {
-                            Some(n) => (Some(n), Attribution::Pronoun, PRONOUN_CONF),
-                            None => (None, Attribution::Unknown, 0.0),
-                        }
-                    }
-                    Some((Subject::Name(n), false)) => (Some(n), Attribution::Mention, MENTION_CONF),
-                    Some((Subject::Narrator, _)) => (Some(narrator_tag.to_owned()), Attribution::Explicit, 0.8),
-                    None => match (addressee.clone().filter(|a| Some(a) != prev_speaker.as_ref()), alt) {
-                        (Some(a), _) => (Some(a), Attribution::Addressee, TURN_CONF),
-                        (None, Some(a)) => (Some(a), Attribution::Alternation, TURN_CONF),
-                        _ => (None, Attribution::Unknown, 0.0),
-                    },
-                };
-                // Quote text: parts joined; span from the first to the last part.
-                let parts = &q.parts[rg];
-                let joined: Vec<&str> = parts.iter().map(|r| text[r.clone()].trim()).collect();
-                let sep = if zh { "" } else { " " };
-                let utext = joined.join(sep);
-                if utext.trim().is_empty() {
-                    continue;
-                }
-                // Who is addressed: a name at the start or end of the quote, set off by a comma.
-                let voc = vocative(&names, &utext, zh);
-                // The one addressed is not the speaker, unless the narration names
-                // them (`"Emma, Emma," said Emma to herself` is rare but explicit).
-                let (speaker, method, conf) = if voc.is_some() && speaker == voc && method != Attribution::Explicit {
-                    match prev_speaker.clone().filter(|p| Some(p) != voc.as_ref()) {
-                        Some(p) => (Some(p), Attribution::Alternation, TURN_CONF),
-                        None => (None, Attribution::Unknown, 0.0),
-                    }
-                } else {
-                    (speaker, method, conf)
-                };
-                addressee = voc.clone().filter(|a| Some(a) != speaker.as_ref());
-                if let Some(s) = &speaker {
-                    last_mentions.push(s.clone());
-                }
-                recent.push((q.para, speaker.clone()));
-                out.push(Pending {
-                    scene: if si == 0 { scene_title.clone() } else { None },
-                    speaker,
-                    text: utext,
-                    range: parts[0].start..parts[parts.len() - 1].end,
-                    method,
-                    conf,
-                    vocative: voc,
-                    paras: q.start_para..q.para + 1,
-                    recent_names: recent_distinct(&last_mentions),
-                });
-            }
-            last_mentions.extend(local[n].iter().cloned());
-            if zh {
-                last_subjects.extend(local_subjects[n].iter().cloned());
-            }
-        }
-        out
-    };
+    let book = Book::read(c.doc.text.as_str(), &c.doc.chapter_starts, hints);
+    let quotes = book.quotes();
     // Long books: runs that start at scene breaks are attributed on all cores.
     // Conversation state resets at scene breaks anyway; only the memory of
     // names mentioned in the previous chapter is lost at a run boundary.
-    let runs = split_runs(&quotes, &breaks, super::threads());
+    let runs = split_runs(&quotes, &book.breaks, super::threads());
     let mut out: Vec<Pending> = super::par_map(&runs, |&(start, end)| {
         let (brk, seen) = match start.checked_sub(1) {
             Some(prev) => {
                 let last = quotes[prev].para;
-                (&breaks[breaks.partition_point(|&b| b <= last)..], last + 1)
+                (&book.breaks[book.breaks.partition_point(|&b| b <= last)..], last + 1)
             }
-            None => (&breaks[..], 0),
+            None => (&book.breaks[..], 0),
         };
-        attribute(&quotes[start..end], brk, seen)
+        Attributor::new(&book, seen).run(&quotes[start..end], brk)
     })
     .into_iter()
     .flatten()
     .collect();
+    let zh = book.zh;
     fill_exchanges(&mut out, if zh { 3 } else { 0 });
     let narrator = if zh { "我" } else { "I" };
     // The narrator the person confirmed, else the one the quotes around the
@@ -639,6 +320,467 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
             Vec::new(),
         );
     }
+}
+
+/// What attribution reads: the text in paragraphs, the scene breaks, the
+/// names, and what each paragraph mentions, all found once.
+struct Book<'a> {
+    text: &'a str,
+    zh: bool,
+    /// Opening and closing quotation marks.
+    style: (char, char),
+    paras: Vec<Para>,
+    /// Paragraph indices that start a scene.
+    breaks: Vec<usize>,
+    names: Names,
+    /// Names mentioned in each paragraph.
+    mentions: Vec<Vec<(usize, String)>>,
+    /// Chinese: names that open a clause in each paragraph, the subjects
+    /// pronouns refer back to.
+    subjects: Vec<Vec<String>>,
+}
+
+impl<'a> Book<'a> {
+    fn read(text: &'a str, chapter_starts: &[usize], hints: &[CastHint]) -> Book<'a> {
+        let cjk = text.chars().take(4000).filter(|&ch| is_cjk(ch)).count();
+        let zh = cjk * 5 > text.chars().take(4000).count();
+        let style = quote_style(text);
+        let mut paras: Vec<Para> = Vec::new();
+        let mut breaks: Vec<usize> = Vec::new();
+        let mut chapter_iter = chapter_starts.iter().peekable();
+        for (at, line) in super::lines_with_offsets(text) {
+            let t = line.trim();
+            if t.is_empty() {
+                continue;
+            }
+            let start = at + super::offset_in(line, t);
+            let mut brk = false;
+            while chapter_iter.peek().is_some_and(|&&s| s <= start) {
+                chapter_iter.next();
+                brk = true;
+            }
+            if brk || (is_heading(t) && !t.contains(style.0)) {
+                breaks.push(paras.len());
+            }
+            paras.push(Para {
+                range: start..start + t.len(),
+            });
+        }
+        // Name-like spans of every English paragraph, found once (on all cores).
+        let en_spans: Vec<NameSpans> = if zh {
+            Vec::new()
+        } else {
+            super::par_map(&paras, |p| {
+                let t = &text[p.range.clone()];
+                (t, en_name_spans(t))
+            })
+        };
+        let mut names = build_names(text, zh, hints, &en_spans);
+        let mentions: Vec<Vec<(usize, String)>> = if zh {
+            super::par_map(&paras, |p| names.mentions(&text[p.range.clone()]))
+        } else {
+            super::par_map(&en_spans, |(_, spans)| names.mentions_in_spans(spans))
+        };
+        infer_genders(&mut names, &paras, text, &mentions);
+        let subjects: Vec<Vec<String>> = if zh {
+            super::par_map(&paras, |p| zh_clause_subjects(&names, &text[p.range.clone()]))
+        } else {
+            Vec::new()
+        };
+        Book {
+            text,
+            zh,
+            style,
+            paras,
+            breaks,
+            names,
+            mentions,
+            subjects,
+        }
+    }
+
+    fn para(&self, i: usize) -> &'a str {
+        &self.text[self.paras[i].range.clone()]
+    }
+
+    /// The quotations, a quote left open at a paragraph's end continuing into
+    /// the next paragraph.
+    fn quotes(&self) -> Vec<Quote> {
+        let mut quotes: Vec<Quote> = Vec::new();
+        let mut open = false;
+        for (pi, p) in self.paras.iter().enumerate() {
+            let was_open = open;
+            let parts = scan_quotes(&self.text[p.range.clone()], p.range.start, self.style, &mut open);
+            if parts.is_empty() {
+                continue;
+            }
+            if was_open {
+                if let Some(last) = quotes.last_mut() {
+                    if last.para + 1 == pi {
+                        // The continuation and the paragraph's other parts: the
+                        // speech clause there tells who speaks.
+                        last.parts.extend(parts);
+                        last.para = pi;
+                        continue;
+                    }
+                }
+            }
+            quotes.push(Quote {
+                start_para: pi,
+                para: pi,
+                parts,
+            });
+        }
+        quotes
+    }
+
+    fn subject_of(&self, clause: &str, is_after: bool) -> Option<(Subject, bool)> {
+        if self.zh {
+            zh_subject(&self.names, clause, is_after)
+        } else {
+            en_subject(&self.names, clause, is_after)
+        }
+    }
+}
+
+/// The narration around one quote's parts.
+struct Around {
+    /// gaps[i] comes before part i, gaps[n] after the last.
+    gaps: Vec<String>,
+    /// What happens right after the quote (`She turned away.`).
+    beat: String,
+    /// Names mentioned in each gap.
+    local: Vec<Vec<String>>,
+    /// Chinese: names opening a clause in each gap.
+    local_subjects: Vec<Vec<String>>,
+}
+
+/// Attributes one run of quotes (a run starts at a scene break or the start),
+/// keeping the conversation's state; one method per rule.
+struct Attributor<'b, 'a> {
+    book: &'b Book<'a>,
+    /// Recent quotes' paragraphs and speakers (None = unknown).
+    recent: Vec<(usize, Option<String>)>,
+    /// Names mentioned lately, newest last.
+    last_mentions: Vec<String>,
+    /// Chinese: names that opened a clause lately, newest last.
+    last_subjects: Vec<String>,
+    /// The one the previous quote addressed.
+    addressee: Option<String>,
+    /// The first paragraph whose narration is not yet in `last_mentions`.
+    last_para_seen: usize,
+    out: Vec<Pending>,
+}
+
+impl<'b, 'a> Attributor<'b, 'a> {
+    fn new(book: &'b Book<'a>, first_unseen_para: usize) -> Self {
+        Attributor {
+            book,
+            recent: Vec::new(),
+            last_mentions: Vec::new(),
+            last_subjects: Vec::new(),
+            addressee: None,
+            last_para_seen: first_unseen_para,
+            out: Vec::new(),
+        }
+    }
+
+    fn run(mut self, quotes: &[Quote], breaks: &[usize]) -> Vec<Pending> {
+        let mut next_break = breaks.iter().peekable();
+        for q in quotes {
+            let mut scene_break = false;
+            while next_break.peek().is_some_and(|&&b| b <= q.para) {
+                next_break.next();
+                scene_break = true;
+            }
+            let scene_title = scene_break.then(|| self.book.para(q.para).chars().take(40).collect::<String>());
+            if scene_break {
+                self.recent.clear();
+                self.addressee = None;
+            }
+            self.quote(q, scene_title);
+        }
+        self.out
+    }
+
+    /// Names mentioned in the narration since the last quote, for pronouns.
+    fn catch_up(&mut self, q: &Quote) {
+        let b = self.book;
+        let from = self.last_para_seen.min(q.start_para);
+        for i in from..q.start_para {
+            if !b.para(i).contains(b.style.0) {
+                self.last_mentions.extend(b.mentions[i].iter().map(|m| m.1.clone()));
+                if b.zh {
+                    self.last_subjects.extend(b.subjects[i].iter().cloned());
+                }
+            }
+        }
+        if self.last_subjects.len() > 32 {
+            self.last_subjects.drain(..self.last_subjects.len() - 32);
+        }
+        if self.last_mentions.len() > 32 {
+            self.last_mentions.drain(..self.last_mentions.len() - 32);
+        }
+        // A long stretch of narration ends the exchange.
+        if q.para > self.last_para_seen + 3 {
+            self.recent.clear();
+        }
+        self.last_para_seen = q.para + 1;
+    }
+
+    /// The narration around the quote's parts, a lead-in on the line before
+    /// (`他问：`, `Emma smilingly said,`) and the beat after.
+    fn around(&self, q: &Quote) -> Around {
+        let b = self.book;
+        let (text, zh) = (b.text, b.zh);
+        let olen = b.style.0.len_utf8();
+        let clen = b.style.1.len_utf8();
+        let para = &b.paras[q.para].range;
+        let start_para = &b.paras[q.start_para].range;
+        let n = q.parts.len();
+        let mut gaps: Vec<String> = Vec::with_capacity(n + 1);
+        gaps.push(if q.parts[0].start >= start_para.start + olen {
+            narration_before(text, start_para, &q.parts[0], olen)
+        } else {
+            String::new()
+        });
+        for w in q.parts.windows(2) {
+            let g = safe_slice(text, w[0].end + clen, w[1].start.saturating_sub(olen));
+            gaps.push(if g.contains('\n') { String::new() } else { g.to_owned() });
+        }
+        gaps.push(safe_slice(text, q.parts[n - 1].end + clen, para.end).to_owned());
+        let mut lead_in = false;
+        if gaps[0].trim().is_empty() && q.start_para > 0 {
+            let prev = b.para(q.start_para - 1).trim_end();
+            if zh {
+                if prev.ends_with(['：', ':', '，']) && !prev.contains(b.style.0) {
+                    gaps[0] = prev.to_owned();
+                    lead_in = true;
+                }
+            } else if prev.ends_with([':', ',', '—']) || prev.ends_with("--") {
+                let tail = prev.rfind(b.style.1).map_or(prev, |i| &prev[i + clen..]);
+                gaps[0] = tail.trim_end_matches(['-', '—']).to_owned();
+            }
+        }
+        // Chinese prose often puts `她问。` or `少安第一次用平静的语调对妻子说话。`
+        // on a line of its own; a line that starts with a name
+        // (`晓霞有点结巴地……`) tells who acts right after.
+        let mut beat = String::new();
+        if zh && gaps[n].trim().is_empty() && q.para + 1 < b.paras.len() {
+            let next = b.para(q.para + 1).trim_end();
+            let lead = next.ends_with(['：', ':']);
+            if !next.contains(b.style.0) && !lead {
+                if !lead_in && next.chars().count() <= 30 && zh_has_verb(next) {
+                    gaps[n] = next.to_owned();
+                } else {
+                    beat = next.to_owned();
+                }
+            }
+        } else {
+            beat = first_clause(&gaps[n]);
+        }
+        let local = gaps
+            .iter()
+            .map(|g| b.names.mentions(g).into_iter().map(|m| m.1).collect())
+            .collect();
+        let local_subjects = if zh {
+            gaps.iter().map(|g| zh_clause_subjects(&b.names, g)).collect()
+        } else {
+            Vec::new()
+        };
+        Around {
+            gaps,
+            beat,
+            local,
+            local_subjects,
+        }
+    }
+
+    /// The parts grouped by speech clause: a part's own clause after it
+    /// (`"…," said Emma`), else before it (`Emma turned and said, "…"`); parts
+    /// without one belong to the speaker before them in the paragraph, else to
+    /// the one after.
+    fn segments(&self, a: &Around) -> Vec<(Range<usize>, Option<Clause>)> {
+        let n = a.gaps.len() - 1;
+        let own: Vec<Option<Clause>> = (0..n)
+            .map(|i| {
+                let after = first_clause(&a.gaps[i + 1]);
+                if let Some((s, true)) = self.book.subject_of(&after, true) {
+                    return Some((s, after));
+                }
+                let before = before_clause(&a.gaps[i]);
+                self.book
+                    .subject_of(&before, false)
+                    .filter(|s| s.1)
+                    .map(|s| (s.0, before))
+            })
+            .collect();
+        let mut segments: Vec<(Range<usize>, Option<Clause>)> = Vec::new();
+        for i in 0..n {
+            let r = own[..=i]
+                .iter()
+                .rev()
+                .find_map(Clone::clone)
+                .or_else(|| own[i..].iter().find_map(Clone::clone));
+            match segments.last_mut() {
+                Some((rg, s)) if s.as_ref().map(|s| &s.0) == r.as_ref().map(|r| &r.0) => rg.end = i + 1,
+                _ => segments.push((i..i + 1, r)),
+            }
+        }
+        segments
+    }
+
+    fn quote(&mut self, q: &Quote, scene_title: Option<String>) {
+        self.catch_up(q);
+        let a = self.around(q);
+        let n = q.parts.len();
+        let zh = self.book.zh;
+        for (si, (rg, subj)) in self.segments(&a).into_iter().enumerate() {
+            self.last_mentions.extend(a.local[rg.start].iter().cloned());
+            if zh {
+                self.last_subjects.extend(a.local_subjects[rg.start].iter().cloned());
+            }
+            let (found, clause) = match subj {
+                Some((s, cl)) => (Some((s, true)), cl),
+                None => {
+                    let before = before_clause(&a.gaps[0]);
+                    match self.book.subject_of(&before, false) {
+                        Some(f) => (Some(f), before),
+                        None => (after_beat(&self.book.names, &a.beat), String::new()),
+                    }
+                }
+            };
+            let (speaker, method, conf) = self.speaker(found, &clause, &a.local[rg.start]);
+            // Quote text: parts joined; span from the first to the last part.
+            let parts = &q.parts[rg];
+            let joined: Vec<&str> = parts.iter().map(|r| self.book.text[r.clone()].trim()).collect();
+            let utext = joined.join(if zh { "" } else { " " });
+            if utext.trim().is_empty() {
+                continue;
+            }
+            let (speaker, method, conf, voc) = self.not_the_one_addressed(&utext, speaker, method, conf);
+            if let Some(s) = &speaker {
+                self.last_mentions.push(s.clone());
+            }
+            self.recent.push((q.para, speaker.clone()));
+            self.out.push(Pending {
+                scene: if si == 0 { scene_title.clone() } else { None },
+                speaker,
+                text: utext,
+                range: parts[0].start..parts[parts.len() - 1].end,
+                method,
+                conf,
+                vocative: voc,
+                paras: q.start_para..q.para + 1,
+                recent_names: recent_distinct(&self.last_mentions),
+            });
+        }
+        self.last_mentions.extend(a.local[n].iter().cloned());
+        if zh {
+            self.last_subjects.extend(a.local_subjects[n].iter().cloned());
+        }
+    }
+
+    fn prev_speaker(&self) -> Option<String> {
+        self.recent.last().and_then(|r| r.1.clone())
+    }
+
+    /// In a two-person exchange, the one who spoke before the last speaker.
+    fn alternation(&self) -> Option<String> {
+        match self.recent.as_slice() {
+            [.., (_, Some(a)), (_, Some(b))] if a != b => Some(a.clone()),
+            _ => None,
+        }
+    }
+
+    /// Who speaks, by the subject found for the quote.
+    fn speaker(&self, found: Option<(Subject, bool)>, clause: &str, local: &[String]) -> Guess {
+        match found {
+            Some((Subject::Name(n), true)) => (Some(n), Attribution::Explicit, 0.95),
+            Some((Subject::Pronoun(g), _)) => match self.by_pronoun(g, clause, local) {
+                Some(n) => (Some(n), Attribution::Pronoun, PRONOUN_CONF),
+                None => (None, Attribution::Unknown, 0.0),
+            },
+            Some((Subject::Name(n), false)) => (Some(n), Attribution::Mention, MENTION_CONF),
+            Some((Subject::Narrator, _)) => {
+                let narrator = if self.book.zh { "我" } else { "I" };
+                (Some(narrator.to_owned()), Attribution::Explicit, 0.8)
+            }
+            None => self.by_turns(),
+        }
+    }
+
+    /// A pronoun's referent: a name of that gender opening a clause just
+    /// before the quote (Chinese), else in the quote's paragraph, else the
+    /// other person of the exchange, else a recent mention; never the one
+    /// spoken to (`他对少安说`, `she said to Emma`).
+    fn by_pronoun(&self, g: Gender, clause: &str, local: &[String]) -> Option<String> {
+        let b = self.book;
+        let objects = pronoun_objects(&b.names, clause, b.zh);
+        let fits = |n: &String| b.names.gender.get(n) == Some(&g) && !objects.contains(n);
+        let prev_speaker = self.prev_speaker();
+        self.last_subjects
+            .iter()
+            .rev()
+            .find(|n| fits(n))
+            .or_else(|| local.iter().rev().find(|n| fits(n)))
+            .cloned()
+            .or_else(|| self.alternation().filter(|a| fits(a)))
+            .or_else(|| {
+                self.last_mentions
+                    .iter()
+                    .rev()
+                    .find(|n| fits(n) && Some(*n) != prev_speaker.as_ref())
+                    .or_else(|| self.last_mentions.iter().rev().find(|n| fits(n)))
+                    .cloned()
+            })
+    }
+
+    /// No clause at all: the one the previous quote addressed, else turn-taking.
+    fn by_turns(&self) -> Guess {
+        let prev_speaker = self.prev_speaker();
+        match (
+            self.addressee.clone().filter(|a| Some(a) != prev_speaker.as_ref()),
+            self.alternation(),
+        ) {
+            (Some(a), _) => (Some(a), Attribution::Addressee, TURN_CONF),
+            (None, Some(a)) => (Some(a), Attribution::Alternation, TURN_CONF),
+            _ => (None, Attribution::Unknown, 0.0),
+        }
+    }
+
+    /// Who is addressed (a name at the start or end of the quote, set off by a
+    /// comma) is not the speaker, unless the narration names them (`"Emma,
+    /// Emma," said Emma to herself` is rare but explicit). Remembers the
+    /// addressee for the next quote; returns the guess and the vocative.
+    fn not_the_one_addressed(
+        &mut self,
+        utext: &str,
+        speaker: Option<String>,
+        method: Attribution,
+        conf: f32,
+    ) -> (Option<String>, Attribution, f32, Option<String>) {
+        let voc = vocative(&self.book.names, utext, self.book.zh);
+        let (speaker, method, conf) = if voc.is_some() && speaker == voc && method != Attribution::Explicit {
+            match self.prev_speaker().filter(|p| Some(p) != voc.as_ref()) {
+                Some(p) => (Some(p), Attribution::Alternation, TURN_CONF),
+                None => (None, Attribution::Unknown, 0.0),
+            }
+        } else {
+            (speaker, method, conf)
+        };
+        self.addressee = voc.clone().filter(|a| Some(a) != speaker.as_ref());
+        (speaker, method, conf, voc)
+    }
+}
+
+/// A speaker guess: who, by which rule, how sure.
+type Guess = (Option<String>, Attribution, f32);
+
+/// The last sentence of the narration before a quote.
+fn before_clause(g: &str) -> String {
+    let b = g.trim_end();
+    b[last_sentence_start(b)..].to_owned()
 }
 
 #[cfg(test)]
