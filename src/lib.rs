@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod model;
 pub mod persona;
 pub mod pipeline;
+pub mod png;
 pub mod random;
 pub mod store;
 pub mod tune;

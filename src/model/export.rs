@@ -4,9 +4,9 @@
 
 use super::adapter::safetensors_bytes;
 use super::config::{Arch, ModelConfig, RopeScaling};
-use super::source::{Model, ModelSource};
 use super::transformer::TARGETS;
 use super::weights::unpermute_rows;
+use super::{Model, ModelSource};
 use crate::jobs::{write_atomic, Error, Result};
 use candle_core::quantized::gguf_file::Value as GValue;
 use candle_core::quantized::{GgmlDType, QTensor};

@@ -3,9 +3,9 @@
 //! seed), end-of-turn tokens, cancellation at any token, and text handed out
 //! only in whole characters.
 
-use super::source::{LoadOptions, Model, ModelSource};
 use super::transformer::KvCache;
 use super::{template, ChatMessage};
+use super::{LoadOptions, Model, ModelSource};
 use crate::jobs::{CancelToken, Result};
 use candle_core::Tensor;
 use serde::Serialize;

@@ -113,16 +113,6 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend((data.len() as u32).to_be_bytes());
-    let mut h = crc32fast::Hasher::new();
-    h.update(kind);
-    h.update(data);
-    out.extend(kind);
-    out.extend(data);
-    out.extend(h.finalize().to_be_bytes());
-}
-
 /// A plain 64×64 avatar in a colour drawn from the name, for cards without one.
 pub fn default_avatar(name: &str) -> Vec<u8> {
     let seed = name
@@ -131,34 +121,12 @@ pub fn default_avatar(name: &str) -> Vec<u8> {
     let rgb = [(seed >> 16) as u8 | 0x40, (seed >> 8) as u8 | 0x40, seed as u8 | 0x40];
     let (w, h) = (64u32, 64u32);
     let pixels: Vec<u8> = rgb.iter().copied().cycle().take(3 * (w * h) as usize).collect();
-    encode_rgb_png(w, h, &pixels)
-}
-
-/// An 8-bit RGB image (`w`×`h`, rows top to bottom) as PNG bytes.
-pub fn encode_rgb_png(w: u32, h: u32, pixels: &[u8]) -> Vec<u8> {
-    // Each row: filter byte 0 (none), then the pixels.
-    let mut raw = Vec::with_capacity(pixels.len() + h as usize);
-    for row in pixels.chunks(3 * w as usize) {
-        raw.push(0);
-        raw.extend_from_slice(row);
-    }
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut z, &raw).ok();
-    let idat = z.finish().unwrap_or_default();
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend(w.to_be_bytes());
-    ihdr.extend(h.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]); // 8-bit RGB
-    chunk(&mut png, b"IHDR", &ihdr);
-    chunk(&mut png, b"IDAT", &idat);
-    chunk(&mut png, b"IEND", &[]);
-    png
+    crate::png::encode_rgb(w, h, &pixels)
 }
 
 /// Put the card into a PNG as a `chara` tEXt chunk (replacing an old one).
 pub fn embed_in_png(png: &[u8], card: &Value, path: &Path) -> Result<Vec<u8>> {
-    let chunks = png_chunks(png, path)?;
+    let chunks = crate::png::chunks(png, path)?;
     let mut out = png[..8].to_vec();
     let text = [
         b"chara\0".as_slice(),
@@ -170,35 +138,9 @@ pub fn embed_in_png(png: &[u8], card: &Value, path: &Path) -> Result<Vec<u8>> {
             continue;
         }
         if &kind == b"IEND" {
-            chunk(&mut out, b"tEXt", &text);
+            crate::png::chunk(&mut out, b"tEXt", &text);
         }
-        chunk(&mut out, &kind, data);
-    }
-    Ok(out)
-}
-
-fn png_chunks<'a>(png: &'a [u8], path: &Path) -> Result<Vec<([u8; 4], &'a [u8])>> {
-    let bad = |d: &str| Error::Format {
-        path: path.into(),
-        detail: d.into(),
-    };
-    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Err(bad("this is not a PNG image"));
-    }
-    let mut out = Vec::new();
-    let mut i = 8;
-    while i + 12 <= png.len() {
-        let len = u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]) as usize;
-        let kind: [u8; 4] = [png[i + 4], png[i + 5], png[i + 6], png[i + 7]];
-        let end = i
-            .checked_add(12 + len)
-            .filter(|&e| e <= png.len())
-            .ok_or_else(|| bad("the PNG is cut short (truncated chunk)"))?;
-        out.push((kind, &png[i + 8..i + 8 + len]));
-        i = end;
-        if &kind == b"IEND" {
-            break;
-        }
+        crate::png::chunk(&mut out, &kind, data);
     }
     Ok(out)
 }
@@ -210,7 +152,7 @@ pub fn read_card(bytes: &[u8], path: &Path) -> Result<Value> {
         detail: d.into(),
     };
     let json_bytes = if bytes.starts_with(b"\x89PNG") {
-        let chunks = png_chunks(bytes, path)?;
+        let chunks = crate::png::chunks(bytes, path)?;
         let text = chunks
             .iter()
             .filter(|(k, _)| k == b"tEXt")

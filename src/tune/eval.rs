@@ -235,7 +235,7 @@ pub fn plot_loss_curve(metrics_path: &Path, png: &Path) -> Result<()> {
             .map_err(e)?;
         root.present().map_err(e)?;
     }
-    let png_bytes = crate::store::card::encode_rgb_png(900, 500, &buf);
+    let png_bytes = crate::png::encode_rgb(900, 500, &buf);
     write_atomic(png, &png_bytes)
 }
 
