@@ -1,10 +1,9 @@
 //! The cast: every speaker with line counts and first appearance, and
 //! suggested alias groups for the person to confirm or edit.
 
-use super::{Utterance, UtteranceKind};
+use super::{FastMap, FastSet, Utterance, UtteranceKind};
 use crate::ingest::text::{is_cjk, is_han};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// A character the user (or a data set) already knows: aliases, main name first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -171,14 +170,14 @@ fn en_candidates(line: &str) -> Vec<String> {
 /// What candidate aliases look like, to skip most positions cheaply.
 struct Shapes<'w> {
     /// First words of two-word candidates ("Mrs" of "Mrs Doyle").
-    firsts: std::collections::HashSet<&'w str>,
+    firsts: FastSet<&'w str>,
     /// Last characters of the candidates.
-    lasts: std::collections::HashSet<char>,
+    lasts: FastSet<char>,
 }
 
 /// The members of `wanted` that occur in `text`, each once. Candidates are
 /// two or three Han characters, or one or two words, so only those are tried.
-fn occurrences<'w>(text: &str, wanted: &std::collections::HashSet<&'w str>, shapes: &Shapes) -> Vec<&'w str> {
+fn occurrences<'w>(text: &str, wanted: &FastSet<&'w str>, shapes: &Shapes) -> Vec<&'w str> {
     let mut out: Vec<&'w str> = Vec::new();
     let mut push = |piece: &str| {
         if let Some(&w) = wanted.get(piece) {
@@ -231,7 +230,33 @@ fn answered(utterances: &[Utterance]) -> impl Iterator<Item = (&Utterance, &str)
 
 /// Count speakers and suggest aliases.
 pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
-    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    let (mut members, by_name, unknown) = count_speakers(utterances);
+    suggest_name_parts(&mut members, hints);
+    for (ci, alias, n) in forms_of_address(utterances, &members, &by_name) {
+        let m = &mut members[ci];
+        if m.suggested_aliases.len() < 8
+            && !m
+                .suggested_aliases
+                .iter()
+                .any(|s| s.alias.contains(&alias) || alias.contains(&s.alias))
+        {
+            m.suggested_aliases.push(AliasSuggestion {
+                alias,
+                evidence: format!("said to them {n} times just before they answer"),
+            });
+        }
+    }
+    members.sort_by(|a, b| b.lines.cmp(&a.lines).then(a.first_offset.cmp(&b.first_offset)));
+    Cast {
+        members,
+        unknown_lines: unknown,
+    }
+}
+
+/// Every speaker with their lines and first appearance, an index by name,
+/// and the number of lines without a speaker.
+fn count_speakers(utterances: &[Utterance]) -> (Vec<CastMember>, FastMap<&str, usize>, usize) {
+    let mut by_name: FastMap<&str, usize> = FastMap::default();
     let mut members: Vec<CastMember> = Vec::new();
     let mut unknown = 0;
     for u in utterances {
@@ -255,7 +280,12 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
         members[i].lines += 1;
         members[i].chars += u.text.chars().count();
     }
-    // Names that are parts of each other: 孙少平 / 少平, Emma / Emma Woodhouse.
+    (members, by_name, unknown)
+}
+
+/// Names that are parts of each other (孙少平 / 少平, Emma / Emma Woodhouse)
+/// and the aliases of the cast list.
+fn suggest_name_parts(members: &mut [CastMember], hints: &[CastHint]) {
     let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
     for m in members.iter_mut() {
         for other in &names {
@@ -286,10 +316,20 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
             }
         }
     }
-    // Forms of address: words said to a character just before they answer.
-    let mut said_to: HashMap<(usize, String), usize> = HashMap::new();
-    let mut everywhere: HashMap<String, usize> = HashMap::new();
-    let mut forms_cache: HashMap<usize, Vec<String>> = HashMap::new();
+}
+
+/// Forms of address: words said to a character just before they answer,
+/// kept where they are said to that character far more often than chance
+/// (their lift), each for the one character it fits best; strongest first,
+/// as (member, alias, times).
+fn forms_of_address(
+    utterances: &[Utterance],
+    members: &[CastMember],
+    by_name: &FastMap<&str, usize>,
+) -> Vec<(usize, String, usize)> {
+    let mut said_to: FastMap<(usize, String), usize> = FastMap::default();
+    let mut everywhere: FastMap<String, usize> = FastMap::default();
+    let mut forms_cache: FastMap<usize, Vec<String>> = FastMap::default();
     let pairs: Vec<(&Utterance, usize)> = answered(utterances)
         .filter_map(|(prev, cs)| by_name.get(cs).map(|&ci| (prev, ci)))
         .collect();
@@ -316,9 +356,9 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
     }
     said_to.retain(|_, n| *n >= 2);
     // How often each candidate is in a line that someone else answers.
-    let wanted: std::collections::HashSet<&str> = said_to.keys().map(|(_, a)| a.as_str()).collect();
+    let wanted: FastSet<&str> = said_to.keys().map(|(_, a)| a.as_str()).collect();
     let mut answered_total = 0usize;
-    let mut answers_by: HashMap<usize, usize> = HashMap::new();
+    let mut answers_by: FastMap<usize, usize> = FastMap::default();
     let shapes = Shapes {
         firsts: wanted.iter().filter_map(|x| x.split_once(' ').map(|p| p.0)).collect(),
         lasts: wanted.iter().filter_map(|x| x.chars().next_back()).collect(),
@@ -334,7 +374,7 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
             *everywhere.entry(a.to_owned()).or_default() += 1;
         }
     }
-    let speakers_lower: std::collections::HashSet<String> = members.iter().map(|m| m.name.to_lowercase()).collect();
+    let speakers_lower: FastSet<String> = members.iter().map(|m| m.name.to_lowercase()).collect();
     // Lift: how much more likely this character answers a line that holds the alias.
     let lift = |ci: usize, alias: &str, n: usize| -> f64 {
         let total = everywhere.get(alias).copied().unwrap_or(n).max(n) as f64;
@@ -365,7 +405,7 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
         })
         .collect();
     // An alias names one person: keep it only for the character it fits best.
-    let mut best: HashMap<String, f64> = HashMap::new();
+    let mut best: FastMap<String, f64> = FastMap::default();
     for s in &suggestions {
         let b = best.entry(s.1.clone()).or_insert(0.0);
         *b = b.max(s.3);
@@ -376,24 +416,5 @@ pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
             .total_cmp(&(a.3 * (a.2 as f64).ln()))
             .then(a.1.cmp(&b.1))
     });
-    let suggestions: Vec<(usize, String, usize)> = suggestions.into_iter().map(|(c, a, n, _)| (c, a, n)).collect();
-    for (ci, alias, n) in suggestions {
-        let m = &mut members[ci];
-        if m.suggested_aliases.len() < 8
-            && !m
-                .suggested_aliases
-                .iter()
-                .any(|s| s.alias.contains(&alias) || alias.contains(&s.alias))
-        {
-            m.suggested_aliases.push(AliasSuggestion {
-                alias,
-                evidence: format!("said to them {n} times just before they answer"),
-            });
-        }
-    }
-    members.sort_by(|a, b| b.lines.cmp(&a.lines).then(a.first_offset.cmp(&b.first_offset)));
-    Cast {
-        members,
-        unknown_lines: unknown,
-    }
+    suggestions.into_iter().map(|(c, a, n, _)| (c, a, n)).collect()
 }

@@ -1,6 +1,6 @@
 //! Word lists and small predicates for English and Chinese speech.
 
-use std::collections::HashSet;
+use crate::extract::FastSet as HashSet;
 use std::sync::OnceLock;
 
 pub(crate) const EN_VERBS: &[&str] = &[
@@ -478,25 +478,34 @@ pub(crate) fn is_stop_word(w: &str) -> bool {
     word_set(EN_STOP, &SET).contains(w)
 }
 
+/// `f` of the word in ASCII lower case, without allocating for short words.
+fn with_lowercase<R>(w: &str, f: impl FnOnce(&str) -> R) -> R {
+    if !w.bytes().any(|b| b.is_ascii_uppercase()) {
+        return f(w);
+    }
+    let mut buf = [0u8; 32];
+    match buf.get_mut(..w.len()) {
+        Some(b) => {
+            b.copy_from_slice(w.as_bytes());
+            b.make_ascii_lowercase();
+            // ASCII case changes keep UTF-8 valid.
+            f(std::str::from_utf8(b).unwrap_or(w))
+        }
+        None => f(&w.to_ascii_lowercase()),
+    }
+}
+
 pub(crate) fn is_preposition(w: &str) -> bool {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
     let set = word_set(EN_PREPOSITIONS, &SET);
-    if w.bytes().any(|b| b.is_ascii_uppercase()) {
-        set.contains(w.to_ascii_lowercase().as_str())
-    } else {
-        set.contains(w)
-    }
+    with_lowercase(w, |l| set.contains(l))
 }
 
 pub(crate) fn has_en_verb(w: &str) -> bool {
     if w.len() < 3 || w.len() > 16 {
         return false;
     }
-    if w.bytes().any(|b| b.is_ascii_uppercase()) {
-        verb_forms().contains(&w.to_ascii_lowercase())
-    } else {
-        verb_forms().contains(w)
-    }
+    with_lowercase(w, |l| verb_forms().contains(l))
 }
 
 /// A past-tense word that can carry speech right after a quote

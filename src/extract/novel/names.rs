@@ -89,7 +89,7 @@ impl Names {
 }
 
 pub(crate) fn is_title(w: &str) -> bool {
-    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    static SET: std::sync::OnceLock<FastSet<&'static str>> = std::sync::OnceLock::new();
     w.as_bytes().first().is_some_and(u8::is_ascii_uppercase) && word_set(EN_TITLES, &SET).contains(w)
 }
 
