@@ -3,6 +3,7 @@
 //! templates and streamed generation.
 
 pub mod adapter;
+pub mod attention;
 pub mod config;
 pub mod cpu;
 pub mod device;

@@ -219,7 +219,7 @@ impl FastMat {
 /// (the caller too) takes the next piece when it is free: a worker that is
 /// late because its core is busy elsewhere delays nothing, and the caller
 /// does the pieces itself.
-mod pool {
+pub(crate) mod pool {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex, OnceLock};
 

@@ -323,6 +323,12 @@ impl Block {
             Some(c) => c.append(i, &k, &v)?,
             None => (k, v),
         };
+        // One new token (generation): straight from the cache.
+        if l == 1 && !grad && ctx.mask.is_none() {
+            if let Some(att) = super::attention::decode(&q, &k, &v, 1.0 / (hd as f32).sqrt())? {
+                return self.mlp_after_attention(r, &att, &lin, eps);
+            }
+        }
         // Grouped-query attention without copying k/v: the `rep` query
         // heads that share a kv head are stacked along the sequence axis.
         let q = q.contiguous()?.reshape((b, nkv, rep * l, hd))?;
@@ -333,7 +339,19 @@ impl Block {
             .reshape((b, nh, l, hd))?
             .transpose(1, 2)?
             .reshape((b, l, nh * hd))?;
-        let att = lin(&self.o_proj, "o_proj", &att)?;
+        self.mlp_after_attention(r, &att, &lin, eps)
+    }
+
+    /// The rest of the block after attention: output projection, residual,
+    /// norm, SwiGLU MLP, residual.
+    fn mlp_after_attention(
+        &self,
+        r: Tensor,
+        att: &Tensor,
+        lin: &dyn Fn(&Linear, &str, &Tensor) -> candle_core::Result<Tensor>,
+        eps: f64,
+    ) -> candle_core::Result<Tensor> {
+        let att = lin(&self.o_proj, "o_proj", att)?;
         let x = (r + att)?;
         let r = x.clone();
         let hn = ops::rms_norm(&x, &self.post_norm, eps)?;
