@@ -115,7 +115,11 @@ fn main() {
         let model = Model::load_gguf(&gguf, &opts).unwrap();
         let ids = model.tokenizer.encode(&prompt_text).unwrap();
         let (p, d) = dramatis(&model, &ids, n, 3);
-        println!("{label:38} prefill {p:8.1} tok/s  decode {d:7.1} tok/s  ({} prompt tokens, {n} generated, {threads} threads)", ids.len());
+        println!(
+            "{label:38} prefill {p:8.1} tok/s  decode {d:7.1} tok/s  ({} prompt tokens, {n} generated, {threads} threads; first token after {:.0} ms, best of 3)",
+            ids.len(),
+            1000.0 * ids.len() as f64 / p
+        );
         if busy && policy == QuantPolicy::Keep {
             // Another program keeps one core busy, as on a desktop.
             let mut hog = std::process::Command::new("sh")

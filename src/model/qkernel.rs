@@ -183,24 +183,50 @@ impl FastMat {
         }
     }
 
-    /// The weights as f32 `[rows, cols]`.
+    /// The weights as f32 `[rows, cols]`, unpacked on the kernel pool.
     pub fn dequantize(&self) -> Result<Tensor> {
-        let mut out = Vec::with_capacity(self.rows * self.cols);
-        match &self.kind {
-            Kind::Q4_1 { d, m, qs } => {
-                for (b, q) in qs.chunks_exact(16).enumerate() {
-                    let (d, m) = (d[b], m[b]);
-                    out.extend(q.iter().map(|&x| d * (x & 0x0F) as f32 + m));
-                    out.extend(q.iter().map(|&x| d * (x >> 4) as f32 + m));
+        let n = self.rows * self.cols;
+        let mut out: Vec<f32> = Vec::with_capacity(n);
+        {
+            // Pieces of whole rows, so of whole blocks.
+            let pieces = (pool::threads() * pool::PIECES_PER_THREAD).clamp(1, self.rows.max(1));
+            let per_rows = self.rows.div_ceil(pieces);
+            let cells: Vec<std::sync::Mutex<&mut [std::mem::MaybeUninit<f32>]>> = out.spare_capacity_mut()[..n]
+                .chunks_mut(per_rows * self.cols)
+                .map(std::sync::Mutex::new)
+                .collect();
+            pool::run(cells.len(), &|t| {
+                if let Ok(mut dst) = cells[t].lock() {
+                    self.unpack(t * per_rows * self.cols / QK, &mut dst);
                 }
-            }
-            Kind::Q8_0 { d, qs } => {
-                for (b, q) in qs.chunks_exact(32).enumerate() {
-                    out.extend(q.iter().map(|&x| d[b] * x as f32));
+            });
+        }
+        // SAFETY: the pieces cover all n values and `unpack` wrote each one.
+        unsafe { out.set_len(n) };
+        Tensor::from_vec(out, (self.rows, self.cols), &Device::Cpu)
+    }
+
+    /// Write the values of the blocks from `first_block` on into `dst` (a
+    /// whole number of blocks).
+    fn unpack(&self, first_block: usize, dst: &mut [std::mem::MaybeUninit<f32>]) {
+        for (i, o) in dst.chunks_exact_mut(QK).enumerate() {
+            let b = first_block + i;
+            match &self.kind {
+                Kind::Q4_1 { d, m, qs } => {
+                    let (d, m) = (d[b], m[b]);
+                    let q = &qs[b * 16..b * 16 + 16];
+                    for (j, &x) in q.iter().enumerate() {
+                        o[j].write(d * (x & 0x0F) as f32 + m);
+                        o[j + 16].write(d * (x >> 4) as f32 + m);
+                    }
+                }
+                Kind::Q8_0 { d, qs } => {
+                    for (o, &x) in o.iter_mut().zip(&qs[b * QK..b * QK + QK]) {
+                        o.write(d[b] * x as f32);
+                    }
                 }
             }
         }
-        Tensor::from_vec(out, (self.rows, self.cols), &Device::Cpu)
     }
 
     /// Bytes held.
