@@ -3,7 +3,7 @@
 //! PEFT doing the same work (benches/reference/peft_train_speed.py, when a
 //! Python with torch/peft is found), and against this machine's f32 GEMM peak.
 //!
-//! Run: cargo bench --bench train [-- --steps N --batch B --seq L --threads T]
+//! Run: cargo bench --bench train [-- --steps N --batch B --seq L --threads T --busy]
 //! Python: $DRAMATIS_REF_PYTHON, else ../venv-ref/bin/python (scripts/make-fixtures.sh makes it).
 
 mod common;
@@ -80,36 +80,49 @@ fn main() {
         checkpoint: (ck_blocks > 0).then_some(&ck),
         ..Default::default()
     };
-    let mut times = Vec::new();
-    let (mut fwd, mut bwd) = (0.0, 0.0);
-    for s in 0..=steps {
-        let t = Instant::now();
-        let (loss, _) = tune::batch_loss(&model, &refs, pass).unwrap();
-        let _ = loss.to_scalar::<f32>().unwrap();
-        let tf = t.elapsed().as_secs_f64();
-        let mut grads = loss.backward().unwrap();
-        ck.merge_into(&mut grads).unwrap();
-        let tb = t.elapsed().as_secs_f64() - tf;
-        let g: Vec<Option<Tensor>> = opt
-            .slots
-            .iter()
-            .map(|s| grads.get(s.var.as_tensor()).cloned())
-            .collect();
-        opt.step(&g, 1e-4, 1.0).unwrap();
-        if s > 0 {
-            // step 0 warms up
-            times.push(t.elapsed().as_secs_f64());
-            fwd += tf;
-            bwd += tb;
+    // Seconds per step (after one warm-up step), and its forward and backward parts.
+    let mut measure = |steps: usize| -> (f64, f64, f64) {
+        let (mut total, mut fwd, mut bwd) = (0.0, 0.0, 0.0);
+        for s in 0..=steps {
+            let t = Instant::now();
+            let (loss, _) = tune::batch_loss(&model, &refs, pass).unwrap();
+            let _ = loss.to_scalar::<f32>().unwrap();
+            let tf = t.elapsed().as_secs_f64();
+            let mut grads = loss.backward().unwrap();
+            ck.merge_into(&mut grads).unwrap();
+            let tb = t.elapsed().as_secs_f64() - tf;
+            let g: Vec<Option<Tensor>> = opt
+                .slots
+                .iter()
+                .map(|s| grads.get(s.var.as_tensor()).cloned())
+                .collect();
+            opt.step(&g, 1e-4, 1.0).unwrap();
+            if s > 0 {
+                total += t.elapsed().as_secs_f64();
+                fwd += tf;
+                bwd += tb;
+            }
         }
-    }
+        let n = steps.max(1) as f64;
+        (total / n, fwd / n, bwd / n)
+    };
+    let (per_step, fwd, bwd) = measure(steps);
     eprintln!(
-        "  per step: forward {:.2} s, backward {:.2} s, optimizer {:.2} s",
-        fwd / steps as f64,
-        bwd / steps as f64,
-        times.iter().sum::<f64>() / steps as f64 - (fwd + bwd) / steps as f64
+        "  per step: forward {fwd:.2} s, backward {bwd:.2} s, optimizer {:.2} s",
+        per_step - fwd - bwd
     );
-    let per_step = times.iter().sum::<f64>() / times.len() as f64;
+    // --busy: the same steps again beside a program that keeps one core busy.
+    let busy = std::env::args().any(|a| a == "--busy").then(|| {
+        let mut hog = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("sh");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (busy_step, _, _) = measure(steps.min(3));
+        let _ = hog.kill();
+        let _ = hog.wait();
+        busy_step
+    });
     let tokens = (batch * seq) as f64;
     let tps = tokens / per_step;
     let c = &model.net.cfg;
@@ -128,6 +141,13 @@ fn main() {
         "dramatis      : {tps:8.1} tokens/s  {per_step:6.2} s/step  peak RSS {mem:6.0} MiB  ({achieved:.1} GFLOP/s = {:.0}% of f32 GEMM peak {peak:.1} GFLOP/s), batch {batch}×{seq}, r=8 on 7 projections, {threads} threads",
         100.0 * achieved / peak
     );
+    if let Some(b) = busy {
+        let busy_tps = tokens / b;
+        println!(
+            "  the same, one core busy elsewhere: {busy_tps:8.1} tokens/s ({:.0}% of idle; target ≥ 40%)",
+            100.0 * busy_tps / tps
+        );
+    }
     let Some(py) = python() else {
         println!("pytorch+peft  : not run (no Python with torch and peft; set DRAMATIS_REF_PYTHON or run scripts/make-fixtures.sh)");
         return;
