@@ -259,14 +259,21 @@ pub fn score_novel(n: &Novel, use_cast: bool) -> Score {
         )
     };
     let mut s = run(known.clone());
-    if use_cast {
-        if let Some(i) = narrator_answer(n, &s) {
-            // As the app does: it asks who tells the story, and a person who
-            // knows the book answers; the answer is the cast member the gold
-            // data names for most of the "I said" quotes.
+    // As the app does: it asks who tells the story when many quotes are
+    // "I said", and a person who knows the book answers; the answer is the
+    // cast member the gold data names for most of those quotes.
+    if let Some(i) = narrator_answer(n, &s) {
+        if use_cast {
+            // A confirmed cast: the narrator is marked and extraction runs again.
             let mut known = known;
             known[i].narrator = true;
             s = run(known);
+        } else {
+            // A discovered cast: the narrator's lines take the name
+            // (`Draft::set_narrator` renames or merges the "I" group).
+            for u in s.utterances.iter_mut().filter(|u| u.speaker.as_deref() == Some("I")) {
+                u.speaker = Some(n.cast[i].main.clone());
+            }
         }
     }
     let mut score = Score::default();
