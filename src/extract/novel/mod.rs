@@ -922,6 +922,22 @@ mod tests {
     }
 
     #[test]
+    fn a_found_surname_and_its_mister_are_one_person() {
+        // No cast given: "Arobin" (more often) and "Mr. Arobin" are found.
+        let text = "Arobin laughed. Arobin rode. Arobin said nothing. Mr. Arobin came in. \
+                    \"Good night,\" said Arobin. \"Stay,\" said Mr. Arobin. Arobin went.\n";
+        let spans: Vec<(&str, Vec<(usize, &str)>)> = text.lines().map(|t| (t, en_name_spans(t))).collect();
+        let n = build_names(text, false, &[], &spans);
+        assert_eq!(n.canonical("Mr. Arobin"), Some("Arobin"));
+        assert_eq!(n.canonical("Arobin"), Some("Arobin"));
+        assert_eq!(
+            n.gender.get("Arobin"),
+            Some(&Gender::Male),
+            "the title's gender goes with the name"
+        );
+    }
+
+    #[test]
     fn quotes_by_two_speakers_in_one_paragraph_are_split() {
         let text = "\"Fibs, fibs!\" interrupted Emma. \"How on earth did you come?\" continued Mr. Elton.\n";
         let d = crate::ingest::import_bytes(

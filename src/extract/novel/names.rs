@@ -370,8 +370,12 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
             alias.insert(surname.to_owned(), mains[0].clone());
         }
     }
+    // Names found twice that became one: (merged away, kept).
+    let mut merged: FastMap<String, String> = FastMap::default();
     if hints.is_empty() {
-        for (n, _) in discover_names(text, zh, en_spans) {
+        let found = discover_names(text, zh, en_spans);
+        let times = |n: &str| found.get(n).copied().unwrap_or(0);
+        for n in found.keys().cloned() {
             // "Elizabeth's" is Elizabeth, never a person of its own.
             match n
                 .strip_suffix("'s")
@@ -388,6 +392,33 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
                 }
             }
         }
+        // A bare surname is the man's here too: "Bounderby" and the
+        // "Mr. Bounderby" also found are one cast entry, named by the form
+        // the book uses more; the title's gender goes with it (below).
+        let remap: FastMap<String, String> = if zh {
+            FastMap::default()
+        } else {
+            alias
+                .keys()
+                .filter_map(|k| {
+                    let rest = k.strip_prefix("Mr. ").or_else(|| k.strip_prefix("Mr "))?;
+                    if rest.contains(' ') || alias.get(rest).is_none_or(|v| v != rest) {
+                        return None;
+                    }
+                    Some(if times(k) >= times(rest) {
+                        (rest.to_owned(), k.clone())
+                    } else {
+                        (k.clone(), rest.to_owned())
+                    })
+                })
+                .collect()
+        };
+        for v in alias.values_mut() {
+            if let Some(m) = remap.get(v.as_str()) {
+                *v = m.clone();
+            }
+        }
+        merged = remap;
         if !zh {
             // "Emma Woodhouse" → also "Emma"; "Mr. Knightley" stays itself.
             let names: Vec<String> = alias.keys().cloned().collect();
@@ -410,6 +441,12 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
                     }
                 }
             }
+        }
+    }
+    // The merged name keeps the title's gender ("Mr. Arobin" → "Arobin").
+    for (from, to) in &merged {
+        if let Some(&g) = gender.get(from) {
+            gender.entry(to.clone()).or_insert(g);
         }
     }
     let max_chars = alias.keys().map(|k| k.chars().count()).max().unwrap_or(1);
