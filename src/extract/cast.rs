@@ -272,7 +272,9 @@ fn count_speakers(utterances: &[Utterance]) -> (Vec<CastMember>, FastMap<&str, u
                 first_scene: u.scene,
                 first_offset: u.start,
                 first_file: u.file,
-                narrator: u.kind == UtteranceKind::Narration,
+                // A script's narrator (旁白), or a novel's first-person "I"
+                // that nobody has named yet (the app asks who it is).
+                narrator: u.kind == UtteranceKind::Narration || matches!(name, "I" | "我"),
                 suggested_aliases: Vec::new(),
             });
             members.len() - 1

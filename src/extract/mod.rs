@@ -104,6 +104,20 @@ pub struct Script {
     pub cast: Cast,
 }
 
+impl Script {
+    /// The person named the first-person narrator whose lines are under
+    /// `speakers` ("I"): those lines become as sure as a named narrator's
+    /// (they were flagged unsure while nobody knew who "I" was).
+    pub fn narrator_named(&mut self, speakers: &[String]) {
+        for u in self.utterances.iter_mut() {
+            if u.speaker.as_ref().is_some_and(|s| speakers.contains(s)) {
+                u.confidence = u.confidence.max(novel::NARRATOR_CONF);
+                u.unsure = u.confidence < UNSURE_BELOW;
+            }
+        }
+    }
+}
+
 /// Options for extraction.
 #[derive(Debug, Clone, Default)]
 pub struct ExtractOptions {

@@ -371,6 +371,7 @@ impl Draft {
             return Ok(());
         };
         let narrator = self.cast[n].name.clone();
+        self.script.narrator_named(&self.cast[n].speakers);
         if self.cast.iter().any(|g| g.name == name) {
             if name != narrator {
                 self.merge(&[narrator], name)?;
@@ -878,8 +879,41 @@ pub fn save_draft(lib: &mut Library, draft: &Draft, name: Option<&str>) -> Resul
 
 #[cfg(test)]
 mod tests {
-    use super::{natural_cmp, title_of};
+    use super::{natural_cmp, open_sources, title_of};
+    use crate::jobs::Job;
     use std::path::PathBuf;
+
+    #[test]
+    fn naming_the_narrator_makes_their_lines_sure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("My Story.txt");
+        let mut text = String::new();
+        for i in 0..30 {
+            text.push_str(&format!(
+                "\"Where is the ship number {i}?\" I said.\n\n\"It went west,\" said Martha. \"Far to the west.\"\n\n"
+            ));
+        }
+        std::fs::write(&path, text).unwrap();
+        let mut d = open_sources(std::slice::from_ref(&path), &Job::silent()).unwrap();
+        let unsure_i = |d: &super::Draft| {
+            d.script
+                .utterances
+                .iter()
+                .filter(|u| u.speaker.as_deref() == Some("I") && u.unsure)
+                .count()
+        };
+        assert!(unsure_i(&d) >= 30, "an unnamed narrator's lines are unsure");
+        assert!(d.view(1).first_person);
+        d.set_narrator(Some("Captain Hale")).unwrap();
+        assert_eq!(unsure_i(&d), 0);
+        assert!(d.cast.iter().any(|g| g.name == "Captain Hale" && g.narrator));
+        assert!(d
+            .script
+            .utterances
+            .iter()
+            .filter(|u| u.speaker.as_deref() == Some("Martha"))
+            .any(|u| u.confidence > 0.9));
+    }
 
     #[test]
     fn titles_come_from_file_names_or_their_folder() {

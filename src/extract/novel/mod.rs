@@ -35,6 +35,8 @@ const MENTION_CONF: f32 = 0.8;
 const TURN_CONF: f32 = 0.55;
 /// "I said" where the narrator could not be named: wrong for every cast list.
 const UNNAMED_NARRATOR_CONF: f32 = 0.3;
+/// "I said" once the narrator is named.
+pub(crate) const NARRATOR_CONF: f32 = 0.8;
 
 struct Quote {
     /// Paragraph of the first part (a quote can run over several paragraphs).
@@ -704,7 +706,7 @@ impl<'b, 'a> Attributor<'b, 'a> {
             Some((Subject::Name(n), false)) => (Some(n), Attribution::Mention, MENTION_CONF),
             Some((Subject::Narrator, _)) => {
                 let narrator = if self.book.zh { "我" } else { "I" };
-                (Some(narrator.to_owned()), Attribution::Explicit, 0.8)
+                (Some(narrator.to_owned()), Attribution::Explicit, NARRATOR_CONF)
             }
             None => self.by_turns(),
         }
