@@ -231,6 +231,13 @@ fn answered(utterances: &[Utterance]) -> impl Iterator<Item = (&Utterance, &str)
 /// Count speakers and suggest aliases.
 pub fn build(utterances: &[Utterance], hints: &[CastHint]) -> Cast {
     let (mut members, by_name, unknown) = count_speakers(utterances);
+    // A novel told in the first person: its unnamed "I" is a narrator the
+    // app asks about, when it says enough (not the odd "I" of a quote
+    // inside a quote).
+    let attributed: usize = members.iter().map(|m| m.lines).sum();
+    for m in members.iter_mut().filter(|m| matches!(m.name.as_str(), "I" | "我")) {
+        m.narrator |= m.lines >= 10 && m.lines * 50 >= attributed;
+    }
     suggest_name_parts(&mut members, hints);
     for (ci, alias, n) in forms_of_address(utterances, &members, &by_name) {
         let m = &mut members[ci];
@@ -272,9 +279,7 @@ fn count_speakers(utterances: &[Utterance]) -> (Vec<CastMember>, FastMap<&str, u
                 first_scene: u.scene,
                 first_offset: u.start,
                 first_file: u.file,
-                // A script's narrator (旁白), or a novel's first-person "I"
-                // that nobody has named yet (the app asks who it is).
-                narrator: u.kind == UtteranceKind::Narration || matches!(name, "I" | "我"),
+                narrator: u.kind == UtteranceKind::Narration,
                 suggested_aliases: Vec::new(),
             });
             members.len() - 1

@@ -221,20 +221,16 @@ mod tests {
         let (b, nh, _, hd) = q.dims4().unwrap();
         let nkv = k.dim(1).unwrap();
         let rep = nh / nkv;
-        let k = k
-            .unsqueeze(2)
-            .unwrap()
-            .repeat((1, 1, rep, 1, 1))
-            .unwrap()
-            .flatten(1, 2)
-            .unwrap();
-        let v = v
-            .unsqueeze(2)
-            .unwrap()
-            .repeat((1, 1, rep, 1, 1))
-            .unwrap()
-            .flatten(1, 2)
-            .unwrap();
+        // Each kv head repeated for the query heads that share it.
+        let expand = |t: &Tensor| {
+            t.unsqueeze(2)
+                .unwrap()
+                .repeat((1, 1, rep, 1, 1))
+                .unwrap()
+                .flatten(1, 2)
+                .unwrap()
+        };
+        let (k, v) = (expand(k), expand(v));
         let s = (q.matmul(&k.t().unwrap()).unwrap() * scale).unwrap();
         let p = candle_nn::ops::softmax_last_dim(&s).unwrap();
         p.matmul(&v).unwrap().reshape((b, 1, nh * hd)).unwrap()

@@ -916,6 +916,20 @@ mod tests {
     }
 
     #[test]
+    fn one_i_quote_does_not_make_a_first_person_novel() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Their Story.txt");
+        let mut text = String::from("\"Where is it?\" I said.\n\n");
+        for i in 0..40 {
+            text.push_str(&format!("\"It went west {i} times,\" said Martha. \"Far away.\"\n\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        let d = open_sources(std::slice::from_ref(&path), &Job::silent()).unwrap();
+        assert!(d.script.utterances.iter().any(|u| u.speaker.as_deref() == Some("I")));
+        assert!(!d.view(1).first_person, "no narrator question for one quote");
+    }
+
+    #[test]
     fn titles_come_from_file_names_or_their_folder() {
         let t = |p: &str| title_of(&[PathBuf::from(p)]);
         assert_eq!(t("/s/甄嬛传剧本01-10.txt"), "甄嬛传剧本");
