@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod png;
 pub mod random;
 pub mod store;
+pub mod text;
 pub mod tune;
 
 pub use jobs::{Error, Result};

@@ -64,7 +64,7 @@ pub fn approx_tokens(s: &str) -> usize {
     let mut words = 0usize;
     let mut in_word = false;
     for c in s.chars() {
-        if crate::ingest::text::is_cjk(c) {
+        if crate::text::is_cjk(c) {
             cjk += 1;
             in_word = false;
         } else if c.is_alphanumeric() {

@@ -131,7 +131,7 @@ fn turns<'a>(script: &'a Script, scene: usize, is_char: &dyn Fn(&str) -> bool) -
         };
         match out.last_mut() {
             Some(t) if t.speaker == sp => {
-                let cjk = u.text.chars().next().is_some_and(crate::ingest::text::is_cjk);
+                let cjk = u.text.chars().next().is_some_and(crate::text::is_cjk);
                 if !cjk {
                     t.text.push(' ');
                 }
@@ -160,7 +160,7 @@ pub struct PersonaData {
 
 fn is_chinese(script: &Script) -> bool {
     let sample: String = script.utterances.iter().take(200).map(|u| u.text.as_str()).collect();
-    let cjk = sample.chars().filter(|&c| crate::ingest::text::is_cjk(c)).count();
+    let cjk = sample.chars().filter(|&c| crate::text::is_cjk(c)).count();
     cjk * 3 > sample.chars().count()
 }
 
@@ -221,7 +221,7 @@ pub fn build(script: &Script, opts: &DatasetOptions) -> crate::Result<PersonaDat
             let instruction = if ctx.len() == 1 {
                 ctx[0].text.clone()
             } else {
-                let sep = if ctx[0].text.chars().next().is_some_and(crate::ingest::text::is_cjk) {
+                let sep = if ctx[0].text.chars().next().is_some_and(crate::text::is_cjk) {
                     "："
                 } else {
                     ": "

@@ -2,7 +2,7 @@
 //! suggested alias groups for the person to confirm or edit.
 
 use super::{FastMap, FastSet, Utterance, UtteranceKind};
-use crate::ingest::text::{is_cjk, is_han};
+use crate::text::{is_cjk, is_han};
 use serde::{Deserialize, Serialize};
 
 /// A character the user (or a data set) already knows: aliases, main name first.

@@ -254,16 +254,16 @@ pub fn detect_layout(doc: &Document) -> Layout {
             break;
         }
         let next_text = it.peek().is_some_and(|n| !n.is_empty());
-        if let Some(tag) = script::speaker_tag(line) {
+        if let Some(tag) = crate::text::speaker_tag(line) {
             if tag.text_start < line.len() {
                 tagged += 1;
             } else if next_text {
                 cues += 1;
             }
-        } else if script::is_play_cue(line) && next_text {
+        } else if crate::text::is_play_cue(line) && next_text {
             cues += 1;
         }
-        if screenplay::is_scene_heading(line) {
+        if crate::text::is_scene_heading(line) {
             headings += 1;
         } else if prev_blank && next_text && screenplay::is_character_cue(line) {
             caps_cues += 1;
@@ -366,7 +366,7 @@ pub fn strip_directions(s: &str) -> (String, Vec<String>) {
 /// [`strip_directions`], keeping as text the brackets for which `keep(open, inner)`
 /// says so (a play's spoken parentheses).
 pub(crate) fn strip_directions_with(s: &str, keep: impl Fn(char, &str) -> bool) -> (String, Vec<String>) {
-    use crate::ingest::text::is_cjk;
+    use crate::text::is_cjk;
     let mut out = String::with_capacity(s.len());
     let mut dirs = Vec::new();
     let mut pending_space = false;
@@ -475,11 +475,6 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync 
         return items.iter().map(f).collect();
     }
     items.par_iter().map(f).collect()
-}
-
-/// Byte offset of `sub` (a subslice of `whole`) within `whole`.
-pub(crate) fn offset_in(whole: &str, sub: &str) -> usize {
-    (sub.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
 }
 
 /// Lines of `s` with their byte offsets.

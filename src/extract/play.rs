@@ -9,8 +9,8 @@
 //! when its name recurs as a cue in the document or it opens a paragraph.
 
 use super::novel::lexicon::{is_stop_word, EN_TITLES};
-use super::script::{is_heading, is_play_cue, speaker_tag};
 use super::FastMap;
+use crate::text::{is_heading, is_play_cue, is_title, speaker_tag};
 
 /// A speaker cue that begins a line, with the speech on the same line.
 #[derive(Debug, PartialEq)]
@@ -21,11 +21,6 @@ pub struct InlineCue<'a> {
     /// Byte offset in the line where the speech begins.
     pub text_start: usize,
 }
-
-/// Abbreviations that end in a full stop inside a name (`MRS. ALLONBY.`).
-const TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "st", "mme", "mlle", "messrs", "rev", "capt", "col", "gen", "lieut", "sgt", "mons",
-];
 
 /// Lower-case words allowed inside a name: `Duke of York`, `Don John de Luna`.
 const NAME_LINKS: &[&str] = &["of", "de", "du", "la", "le", "von", "van", "and", "the", "di", "da"];
@@ -95,10 +90,6 @@ const NOT_SPEAKERS: &[&str] = &[
     "Act",
     "Scene",
 ];
-
-pub(crate) fn is_title(word: &str) -> bool {
-    TITLES.iter().any(|t| t.eq_ignore_ascii_case(word))
-}
 
 fn is_roman(w: &str) -> bool {
     !w.is_empty() && w.chars().all(|c| "IVXLCivxlc".contains(c))

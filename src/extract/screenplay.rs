@@ -1,23 +1,8 @@
 //! Fountain screenplays: scene headings, character cues with extensions,
 //! parentheticals, dual dialogue, transitions, notes and boneyard.
 
-use super::{lines_with_offsets, offset_in, strip_directions, Attribution, Collector, UtteranceKind};
-
-pub fn is_scene_heading(t: &str) -> bool {
-    if t.starts_with('.')
-        && !t.starts_with("..")
-        && t.len() > 1
-        && t.chars().nth(1).is_some_and(|c| c.is_alphanumeric())
-    {
-        return true;
-    }
-    let u = t.get(..9.min(t.len())).unwrap_or("").to_ascii_uppercase();
-    [
-        "INT. ", "EXT. ", "EST. ", "INT/EXT", "INT./EXT", "I/E ", "I/E. ", "INT ", "EXT ",
-    ]
-    .iter()
-    .any(|p| u.starts_with(p))
-}
+use super::{lines_with_offsets, strip_directions, Attribution, Collector, UtteranceKind};
+use crate::text::{is_scene_heading, offset_in};
 
 fn is_transition(t: &str) -> bool {
     (t.starts_with('>') && !t.ends_with('<'))

@@ -1,7 +1,8 @@
 //! Subtitles: speakers from ASS names, `NAME:` prefixes or `- ` dialogue
 //! dashes (unknown speakers); long silences break scenes.
 
-use super::{offset_in, script::speaker_tag, strip_directions, Attribution, Collector, UtteranceKind};
+use super::{strip_directions, Attribution, Collector, UtteranceKind};
+use crate::text::{offset_in, speaker_tag};
 
 /// A silence this long (milliseconds) between cues starts a new scene.
 const SCENE_GAP_MS: u64 = 8000;

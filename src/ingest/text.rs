@@ -5,6 +5,7 @@
 //! each anchor a normalised byte offset corresponds to an original character
 //! offset, and between anchors the two advance one character for one.
 
+use crate::text::{floor_boundary, is_cjk, is_heading, is_play_cue, speaker_tag, width};
 /// Builds normalised text while recording where each piece came from.
 #[derive(Debug, Default, Clone)]
 pub struct TextBuilder {
@@ -78,32 +79,6 @@ pub fn map_offset(text: &str, anchors: &[(usize, usize)], byte: usize) -> usize 
         return map_offset(text, &anchors[..i - 1], nb);
     }
     oc + text[nb..floor_boundary(text, byte)].chars().count()
-}
-
-fn floor_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x2E80..=0x2FDF | 0x3000..=0x303F | 0x3040..=0x30FF | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFF60 | 0x20000..=0x2FA1F)
-}
-
-/// A Han character (a letter of Chinese text, not punctuation).
-pub fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
-}
-
-/// Display width: CJK and full-width forms count double.
-pub fn width(s: &str) -> usize {
-    if s.is_ascii() {
-        return s.len();
-    }
-    s.chars().map(|c| if is_cjk(c) { 2 } else { 1 }).sum()
 }
 
 /// What normalisation changed, for the import report.
@@ -236,10 +211,7 @@ fn wrap_width(lines: &[Line]) -> Option<usize> {
 
 /// A line that begins something of its own: a speaker tag, a heading, a stage direction.
 fn starts_block(t: &str) -> bool {
-    t.starts_with(['(', '（', '[', '【', '#'])
-        || crate::extract::script::speaker_tag(t).is_some()
-        || crate::extract::script::is_heading(t)
-        || crate::extract::script::is_play_cue(t)
+    t.starts_with(['(', '（', '[', '【', '#']) || speaker_tag(t).is_some() || is_heading(t) || is_play_cue(t)
 }
 
 fn starts_indented(s: &str) -> bool {
@@ -348,11 +320,6 @@ fn push_line(out: &mut TextBuilder, buf: &mut String, line: &Line, report: &mut 
         rest = &rest[c.len_utf8()..];
     }
     out.push_from(buf, seg_start);
-}
-
-/// The longest prefix of `s` no longer than `max` bytes that ends on a char boundary.
-pub fn prefix(s: &str, max: usize) -> &str {
-    &s[..floor_boundary(s, max.min(s.len()))]
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 //! the previous quote, and turn-taking in a two-person exchange.
 
 use super::cast::CastHint;
-use super::{script::is_heading, Attribution, Collector, FastMap, FastSet, UtteranceKind};
-use crate::ingest::text::{is_cjk, is_han};
+use super::{Attribution, Collector, FastMap, FastSet, UtteranceKind};
+use crate::text::{is_cjk, is_han, is_heading};
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -90,7 +90,7 @@ fn scan_quotes(s: &str, base: usize, style: (char, char), open: &mut bool) -> Ve
 }
 
 fn quote_style(text: &str) -> (char, char) {
-    let sample = crate::ingest::text::prefix(text, 1 << 20);
+    let sample = crate::text::prefix(text, 1 << 20);
     let (mut curly, mut corner, mut straight, mut single) = (0, 0, 0, 0);
     for ch in sample.chars() {
         match ch {
@@ -355,7 +355,7 @@ impl<'a> Book<'a> {
             if t.is_empty() {
                 continue;
             }
-            let start = at + super::offset_in(line, t);
+            let start = at + crate::text::offset_in(line, t);
             let mut brk = false;
             while chapter_iter.peek().is_some_and(|&&s| s <= start) {
                 chapter_iter.next();

@@ -473,7 +473,7 @@ pub(crate) fn infer_genders(names: &mut Names, paras: &[Para], text: &str, menti
     for (p, ms) in paras.iter().zip(mentions) {
         let s = &text[p.range.clone()];
         for (pos, n) in ms {
-            let tail = crate::ingest::text::prefix(&s[*pos..], 120);
+            let tail = crate::text::prefix(&s[*pos..], 120);
             let v = votes.entry(n.clone()).or_default();
             if names.zh {
                 let m = tail.find('他');

@@ -269,8 +269,8 @@ pub(crate) fn last_sentence_start(b: &str) -> usize {
 
 /// `text[a..b]` with both ends moved back to char boundaries; empty when a ≥ b.
 pub(crate) fn safe_slice(text: &str, a: usize, b: usize) -> &str {
-    let b = crate::ingest::text::prefix(text, b).len();
-    let a = crate::ingest::text::prefix(text, a.min(b)).len();
+    let b = crate::text::prefix(text, b).len();
+    let a = crate::text::prefix(text, a.min(b)).len();
     &text[a..b]
 }
 
