@@ -53,7 +53,7 @@ fn main() {
     let vars = tune::init_lora(&mut model, &cfg).unwrap();
     let mut opt = AdamW::new(vars, 0.0).unwrap();
     // Fixed pseudo-random tokens; every position counts in the loss.
-    let mut rng = dramatis::model::generate::Rng::new(7);
+    let mut rng = dramatis::random::Rng::new(7);
     let vocab = model.net.cfg.vocab_size as u64;
     let examples: Vec<Example> = (0..batch)
         .map(|_| {
