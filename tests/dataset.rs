@@ -2,13 +2,13 @@
 
 mod common;
 use dramatis::dataset::{self, io, io::Format, DatasetOptions, Split};
-use dramatis::extract::{extract, ExtractOptions, Script};
+use dramatis::extract::{extract, ExtractOptions, Extraction};
 use dramatis::ingest::{import_bytes, import_file, IngestOptions};
 use dramatis::jobs::Job;
 use std::collections::HashSet;
 use std::path::Path;
 
-fn zhenhuan() -> Script {
+fn zhenhuan() -> Extraction {
     let docs: Vec<_> = common::zhenhuan_files()
         .iter()
         .map(|p| import_file(p, &IngestOptions::default(), &Job::silent()).unwrap())
@@ -25,7 +25,7 @@ fn opts(character: &str, validation_ratio: f64) -> DatasetOptions {
     }
 }
 
-fn script(text: &str) -> Script {
+fn script(text: &str) -> Extraction {
     let d = import_bytes(Path::new("s.txt"), text.as_bytes(), &IngestOptions::default()).unwrap();
     extract(&[d], &ExtractOptions::default())
 }

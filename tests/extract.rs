@@ -1,12 +1,12 @@
 //! Extraction on real scripts, plays, screenplays, subtitles and novels.
 
 mod common;
-use dramatis::extract::{extract, Attribution, ExtractOptions, Layout, Script};
+use dramatis::extract::{extract, Attribution, ExtractOptions, Extraction, Layout};
 use dramatis::ingest::{import_bytes, import_file, Document, IngestOptions};
 use dramatis::jobs::Job;
 use std::path::Path;
 
-fn load(paths: &[std::path::PathBuf]) -> (Vec<Document>, Script) {
+fn load(paths: &[std::path::PathBuf]) -> (Vec<Document>, Extraction) {
     let docs: Vec<Document> = paths
         .iter()
         .map(|p| import_file(p, &IngestOptions::default(), &Job::silent()).unwrap())
@@ -250,7 +250,7 @@ fn chinese_novel_attribution() {
     assert_eq!(s.utterances[0].text, "我还漂亮吗？");
 }
 
-fn speeches(text: &str, name: &str) -> (Layout, Vec<(String, String)>, Script) {
+fn speeches(text: &str, name: &str) -> (Layout, Vec<(String, String)>, Extraction) {
     let d = import_bytes(Path::new(name), text.as_bytes(), &IngestOptions::default()).unwrap();
     let s = extract(&[d], &ExtractOptions::default());
     let got = s

@@ -2,7 +2,7 @@
 
 use super::*;
 use dramatis::dataset::DatasetOptions;
-use dramatis::extract::{CastHint, ExtractOptions, Layout, Script};
+use dramatis::extract::{CastHint, ExtractOptions, Extraction, Layout};
 use dramatis::persona::PersonaPack;
 use dramatis::pipeline::MixOptions;
 
@@ -91,7 +91,7 @@ pub(crate) fn load_cast(path: Option<&Path>) -> Result<Vec<CastHint>, Error> {
     })
 }
 
-pub(crate) fn print_cast(script: &Script) {
+pub(crate) fn print_cast(script: &Extraction) {
     println!(
         "Layout: {:?}; {} utterances in {} scenes; {} speakers ({} lines with unknown speaker)",
         script.layout,

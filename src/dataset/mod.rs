@@ -5,7 +5,7 @@ pub mod configs;
 pub mod health;
 pub mod io;
 
-use crate::extract::{Script, UtteranceKind};
+use crate::extract::{Extraction, UtteranceKind};
 use serde::{Deserialize, Serialize};
 
 pub use health::{HealthReport, LengthStats};
@@ -113,7 +113,7 @@ struct Turn<'a> {
     confidence: f32,
 }
 
-fn turns<'a>(script: &'a Script, scene: usize, is_char: &dyn Fn(&str) -> bool) -> Vec<Turn<'a>> {
+fn turns<'a>(script: &'a Extraction, scene: usize, is_char: &dyn Fn(&str) -> bool) -> Vec<Turn<'a>> {
     let mut out: Vec<Turn> = Vec::new();
     for u in &script.utterances[script.scenes[scene].utterances.clone()] {
         if u.kind != UtteranceKind::Dialogue {
@@ -158,14 +158,14 @@ pub struct PersonaData {
     pub system_prompt: String,
 }
 
-fn is_chinese(script: &Script) -> bool {
+fn is_chinese(script: &Extraction) -> bool {
     let sample: String = script.utterances.iter().take(200).map(|u| u.text.as_str()).collect();
     let cjk = sample.chars().filter(|&c| crate::text::is_cjk(c)).count();
     cjk * 3 > sample.chars().count()
 }
 
 /// Build the Alpaca samples and ShareGPT conversations for one character.
-pub fn build(script: &Script, opts: &DatasetOptions) -> crate::Result<PersonaData> {
+pub fn build(script: &Extraction, opts: &DatasetOptions) -> crate::Result<PersonaData> {
     let names: Vec<&str> = std::iter::once(opts.character.as_str())
         .chain(opts.aliases.iter().map(String::as_str))
         .collect();

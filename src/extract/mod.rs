@@ -1,4 +1,4 @@
-//! extract: who says what. A [`Document`] becomes a [`Script`]: scenes of
+//! extract: who says what. A [`Document`] becomes an [`Extraction`]: scenes of
 //! utterances (speaker, text, confidence, span in the original) and the cast.
 
 pub mod cast;
@@ -91,12 +91,12 @@ pub struct Scene {
     pub heading: Option<String>,
     /// Stage directions and action lines, in order: the scene's context.
     pub context: Vec<String>,
-    /// Indices into `Script::utterances`.
+    /// Indices into `Extraction::utterances`.
     pub utterances: Range<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Script {
+pub struct Extraction {
     pub layout: Layout,
     pub files: Vec<String>,
     pub scenes: Vec<Scene>,
@@ -104,7 +104,7 @@ pub struct Script {
     pub cast: Cast,
 }
 
-impl Script {
+impl Extraction {
     /// The person named the first-person narrator whose lines are under
     /// `speakers` ("I"): those lines become as sure as a named narrator's
     /// (they were flagged unsure while nobody knew who "I" was).
@@ -286,13 +286,13 @@ pub fn detect_layout(doc: &Document) -> Layout {
 }
 
 /// Extract one or more documents as one source (e.g. a script split into episode files).
-pub fn extract(docs: &[Document], opts: &ExtractOptions) -> Script {
+pub fn extract(docs: &[Document], opts: &ExtractOptions) -> Extraction {
     extract_in(docs, opts, &crate::jobs::Job::silent()).expect("a silent job is never cancelled")
 }
 
 /// [`extract`] as a step of a job: progress after each file, and a cancel
 /// takes effect between files.
-pub fn extract_in(docs: &[Document], opts: &ExtractOptions, job: &crate::jobs::Job) -> crate::Result<Script> {
+pub fn extract_in(docs: &[Document], opts: &ExtractOptions, job: &crate::jobs::Job) -> crate::Result<Extraction> {
     let mut scenes = Vec::new();
     let mut utterances: Vec<Utterance> = Vec::new();
     let mut layout = None;
@@ -346,7 +346,7 @@ pub fn extract_in(docs: &[Document], opts: &ExtractOptions, job: &crate::jobs::J
     }
     job.check()?;
     let cast = cast::build(&utterances, &opts.known_cast);
-    Ok(Script {
+    Ok(Extraction {
         layout: layout.unwrap_or(Layout::Novel),
         files: docs.iter().map(|d| d.path.display().to_string()).collect(),
         scenes,

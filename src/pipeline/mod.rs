@@ -20,7 +20,7 @@ pub mod update;
 pub use persona::{create_persona, persona_cards, CreatedPersona, PersonaCard, PersonaRequest};
 
 use crate::dataset::{self, io::Format, DatasetOptions, HealthReport};
-use crate::extract::{self, ExtractOptions, Script};
+use crate::extract::{self, ExtractOptions, Extraction};
 use crate::ingest::{self, Document, ImportSummary, IngestOptions};
 use crate::jobs::{Error, Job, Result};
 use serde::Serialize;
@@ -95,7 +95,7 @@ pub struct DatasetRun {
 /// Extract a dataset for one character and write it into `out_dir`.
 #[allow(clippy::too_many_arguments)]
 pub fn build_dataset(
-    script: &Script,
+    script: &Extraction,
     opts: &DatasetOptions,
     format: Format,
     jsonl: bool,
@@ -155,7 +155,7 @@ pub fn extract_files(
     ingest_opts: &IngestOptions,
     extract_opts: &ExtractOptions,
     job: &Job,
-) -> Result<(Script, Vec<ImportSummary>)> {
+) -> Result<(Extraction, Vec<ImportSummary>)> {
     let (docs, summaries) = import_all(files, ingest_opts, job)?;
     job.check()?;
     let script = extract::extract_in(&docs, extract_opts, job)?;

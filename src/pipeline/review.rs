@@ -7,7 +7,7 @@
 
 use super::import_all;
 use crate::dataset::{self, health, DatasetOptions, HealthReport, Sample, Split};
-use crate::extract::{self, ExtractOptions, Layout, Script, UtteranceKind};
+use crate::extract::{self, ExtractOptions, Extraction, Layout, UtteranceKind};
 use crate::ingest::{Document, ImportSummary, IngestOptions};
 use crate::jobs::{Error, Job, Result};
 use crate::store::{AliasGroup, DatasetRow, Library, NewRow, Persona, SampleFields};
@@ -19,7 +19,7 @@ pub struct Draft {
     pub files: Vec<PathBuf>,
     pub summaries: Vec<ImportSummary>,
     pub docs: Vec<Document>,
-    pub script: Script,
+    pub script: Extraction,
     pub cast: Vec<CastGroup>,
     pub title: String,
     /// The dataset of the character picked last, being reviewed.
@@ -198,7 +198,7 @@ fn title_of(files: &[PathBuf]) -> String {
     }
 }
 
-fn cast_groups(script: &Script) -> Vec<CastGroup> {
+fn cast_groups(script: &Extraction) -> Vec<CastGroup> {
     script
         .cast
         .members
@@ -218,7 +218,7 @@ fn cast_groups(script: &Script) -> Vec<CastGroup> {
 }
 
 /// The first line of some length by one of the speakers, else their first.
-fn sample_line(script: &Script, speakers: &[String]) -> String {
+fn sample_line(script: &Extraction, speakers: &[String]) -> String {
     let said = || {
         script
             .utterances

@@ -214,7 +214,7 @@ fn same(a: &str, b: &str) -> bool {
 
 /// The app asks who narrates when a book has many "I said" quotes left
 /// unnamed; the answer a reader gives: the cast member most of them belong to.
-fn narrator_answer(n: &Novel, s: &dramatis::extract::Script) -> Option<usize> {
+fn narrator_answer(n: &Novel, s: &dramatis::extract::Extraction) -> Option<usize> {
     let mut votes: BTreeMap<usize, usize> = BTreeMap::new();
     let mut asked = 0;
     for u in s.utterances.iter().filter(|u| u.speaker.as_deref() == Some("I")) {
