@@ -269,8 +269,9 @@ pub fn score_novel(n: &Novel, use_cast: bool) -> Score {
             known[i].narrator = true;
             s = run(known);
         } else {
-            // A discovered cast: the narrator's lines take the name
-            // (`Draft::set_narrator` renames or merges the "I" group).
+            // A discovered cast: the narrator's lines take the name and the
+            // confidence of a named narrator (`Draft::set_narrator`).
+            s.narrator_named(&["I".to_owned()]);
             for u in s.utterances.iter_mut().filter(|u| u.speaker.as_deref() == Some("I")) {
                 u.speaker = Some(n.cast[i].main.clone());
             }
