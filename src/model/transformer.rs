@@ -607,16 +607,21 @@ fn causal_mask(l: usize, pos: usize, rep: usize, dev: &Device, dtype: DType) -> 
     Ok(Some(Tensor::from_vec(m, (rep * l, t), dev)?.to_dtype(dtype)?))
 }
 
-/// Log-probabilities `[n, vocab]` → masked mean negative log-likelihood of
-/// `targets` (`u32`, with `ignore` marking positions that do not count).
-pub fn masked_nll(logits: &Tensor, targets: &[u32], ignore: u32) -> Result<(Tensor, usize)> {
-    let dev = logits.device();
-    let keep: Vec<u32> = targets
+/// The positions of `targets` that count in the loss (not `ignore`).
+pub fn counted_positions(targets: &[u32], ignore: u32) -> Vec<u32> {
+    targets
         .iter()
         .enumerate()
         .filter(|(_, &t)| t != ignore)
         .map(|(i, _)| i as u32)
-        .collect();
+        .collect()
+}
+
+/// Log-probabilities `[n, vocab]` → masked mean negative log-likelihood of
+/// `targets` (`u32`, with `ignore` marking positions that do not count).
+pub fn masked_nll(logits: &Tensor, targets: &[u32], ignore: u32) -> Result<(Tensor, usize)> {
+    let dev = logits.device();
+    let keep = counted_positions(targets, ignore);
     if keep.is_empty() {
         return Err(crate::jobs::Error::Invalid(
             "no response tokens to learn from in this batch".into(),

@@ -18,12 +18,7 @@ pub fn batch_loss(model: &Model, batch: &[&Example], pass: Pass) -> Result<(Tens
     let input = Tensor::from_vec(ids, (batch.len(), l), dev)?;
     let h = model.net.hidden(&input, None, pass)?;
     let h = h.reshape((batch.len() * l, ()))?;
-    let keep: Vec<u32> = targets
-        .iter()
-        .enumerate()
-        .filter(|(_, &t)| t != IGNORE)
-        .map(|(i, _)| i as u32)
-        .collect();
+    let keep = crate::model::transformer::counted_positions(&targets, IGNORE);
     if keep.is_empty() {
         return Err(Error::Invalid("a batch has no reply tokens".into()));
     }
