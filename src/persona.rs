@@ -4,26 +4,39 @@ use crate::jobs::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// The settings of a persona, as kept in `persona.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PersonaSettings {
+/// A persona: who the character is and how the chat opens. The one shape
+/// every edge converts from and to: the library row ([`crate::store::PersonaRecord`]),
+/// a pack's `persona.json` ([`crate::store::pack::PackPersona`]), a persona
+/// folder's settings ([`PersonaSettings`]) and a character card
+/// ([`crate::store::card`]) each carry one, with their own extras around it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Persona {
+    /// The name the person gave the persona (shown in the library and chat).
     pub name: String,
     /// The speaker as written in the source.
     pub character: String,
     #[serde(default)]
-    pub aliases: Vec<String>,
-    #[serde(default)]
     pub source_title: String,
     #[serde(default)]
-    pub language: String,
-    /// Source files, relative to the pack folder, in reading order.
-    pub files: Vec<String>,
+    pub system_prompt: String,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
     pub greeting: String,
+}
+
+/// The settings of a persona folder, as kept in its `persona.json`: the
+/// persona and the files and names to build its dataset from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersonaSettings {
+    #[serde(flatten)]
+    pub persona: Persona,
     #[serde(default)]
-    pub system_prompt: String,
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub language: String,
+    /// Source files, relative to the pack folder, in reading order.
+    pub files: Vec<String>,
 }
 
 /// A persona pack on disk.

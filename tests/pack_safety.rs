@@ -200,6 +200,7 @@ fn library_with_adapter(dir: &Path) -> (Library, i64, PathBuf) {
                 character: "MAGS".into(),
                 ..Default::default()
             },
+            None,
             &[],
         )
         .unwrap();
@@ -240,6 +241,7 @@ fn every_adapter_owns_its_files() {
                 character: "MAGS".into(),
                 ..Default::default()
             },
+            None,
             &[],
         )
         .unwrap();
@@ -278,6 +280,7 @@ fn a_folder_two_rows_use_goes_with_the_last_of_them() {
                 character: "B".into(),
                 ..Default::default()
             },
+            None,
             &[],
         )
         .unwrap();
@@ -485,7 +488,7 @@ fn damaged_packs_and_cards_never_panic_nor_leave_anything() {
     lib.export_pack(pid, &pack, &PackOptions::default()).unwrap();
     let card_png = dir.path().join("good.png");
     let p = lib.persona(pid).unwrap();
-    let card = dramatis::store::card::card_json(&p, None, None);
+    let card = dramatis::store::card::card_json(&p.persona, None, None);
     let png =
         dramatis::store::card::embed_in_png(&dramatis::store::card::default_avatar("Mags"), &card, &card_png).unwrap();
     let seeds = [std::fs::read(&pack).unwrap(), png, serde_json::to_vec(&card).unwrap()];

@@ -18,8 +18,10 @@ fn filled_library(dir: &Path) -> (Library, i64) {
                 character: "MAGS".into(),
                 greeting: "Kettle's on.".into(),
                 system_prompt: "You are Mags.".into(),
-                ..Default::default()
+                description: "Keeps the kettle on.".into(),
+                source_title: "Kitchen Sink".into(),
             },
+            None,
             &[],
         )
         .unwrap();
@@ -71,7 +73,15 @@ fn a_pack_exported_here_imports_there() {
     let mut lib2 = Library::open(&other.path().join("b.sqlite")).unwrap();
     let pid2 = lib2.import_pack(&pack).unwrap();
     let p = lib2.persona(pid2).unwrap();
-    assert_eq!((p.name.as_str(), p.greeting.as_str()), ("Mags", "Kettle's on."));
+    assert_eq!(
+        (p.persona.name.as_str(), p.persona.greeting.as_str()),
+        ("Mags", "Kettle's on.")
+    );
+    assert_eq!(
+        p.persona,
+        lib.persona(pid).unwrap().persona,
+        "every field of the persona travels"
+    );
     let d = &lib2.datasets().unwrap()[0];
     assert_eq!((d.rows, d.enabled_rows), (6, 5));
     let rows = lib2.dataset_rows(d.id).unwrap();

@@ -43,7 +43,7 @@ fn everything_round_trips_across_reopen() {
             greeting: "皇上万福。".into(),
             ..Default::default()
         };
-        let pid = lib.create_persona(&p, &[src]).unwrap();
+        let pid = lib.create_persona(&p, None, &[src]).unwrap();
         lib.set_alias_groups(
             pid,
             &[AliasGroup {
@@ -97,7 +97,10 @@ fn everything_round_trips_across_reopen() {
     assert_eq!(lib.sources().unwrap()[0].id, src);
     assert_eq!(lib.source_text(src).unwrap(), doc.text);
     let p = lib.persona(pid).unwrap();
-    assert_eq!((p.name.as_str(), p.greeting.as_str()), ("嬛嬛", "皇上万福。"));
+    assert_eq!(
+        (p.persona.name.as_str(), p.persona.greeting.as_str()),
+        ("嬛嬛", "皇上万福。")
+    );
     assert_eq!(lib.persona_sources(pid).unwrap(), vec![src]);
     assert_eq!(lib.alias_groups(pid).unwrap()[0].aliases, vec!["嬛嬛", "莞嫔"]);
     let rows = lib.dataset_rows(did).unwrap();
@@ -130,6 +133,7 @@ fn deleting_a_persona_keeps_what_you_ask_for() {
                 character: "A".into(),
                 ..Default::default()
             },
+            None,
             &[],
         )
         .unwrap();
@@ -182,6 +186,7 @@ fn migrations_run_forward_from_every_earlier_version() {
                 character: "x".into(),
                 ..Default::default()
             },
+            None,
             &[],
         )
         .unwrap();

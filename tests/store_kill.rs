@@ -73,7 +73,7 @@ fn killed_writers_leave_a_sound_library() {
                         .iter()
                         .find(|x| Some(x.id) == id(1))
                         .unwrap_or_else(|| panic!("{line} lost"));
-                    assert_eq!(p.name, f[2]);
+                    assert_eq!(p.persona.name, f[2]);
                 }
                 (Some("dataset"), 3) => {
                     let d = datasets
@@ -126,6 +126,7 @@ fn stress(lib: &mut Library) -> Result<(), Error> {
                 character: "甄嬛".into(),
                 ..Default::default()
             },
+            None,
             &[src],
         )?;
         writeln!(out, "persona {pid} p{i}").ok();

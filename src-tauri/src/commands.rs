@@ -84,10 +84,7 @@ pub async fn persona_export(state: AppStateRef<'_>, id: i64, path: PathBuf) -> R
 
 #[tauri::command]
 pub async fn persona_set_system(state: AppStateRef<'_>, id: i64, system: String) -> Result<()> {
-    let mut lib = state.library();
-    let mut p = lib.persona(id)?;
-    p.system_prompt = system.trim().to_owned();
-    lib.update_persona(&p)
+    state.library().set_system_prompt(id, &system)
 }
 
 pub(crate) fn watcher(ch: Channel<JobMessage>) -> Watcher {

@@ -131,7 +131,7 @@ pub async fn train_start(
     on_event: Channel<JobMessage>,
 ) -> Result<u64> {
     let lib = state.library_path().to_owned();
-    let label = state.library().persona(request.persona)?.name;
+    let label = state.library().persona(request.persona)?.persona.name;
     let persona = request.persona;
     Ok(start_training(&state, persona, &label, on_event, move |job| {
         runs::train_persona(&lib, &request, job)
@@ -145,7 +145,7 @@ pub async fn train_resume(state: AppStateRef<'_>, run_id: i64, on_event: Channel
     let persona = run
         .and_then(|r| r.persona_id)
         .ok_or_else(|| Error::Invalid(format!("there is no training run {run_id} of a persona")))?;
-    let label = state.library().persona(persona)?.name;
+    let label = state.library().persona(persona)?.persona.name;
     Ok(start_training(&state, persona, &label, on_event, move |job| {
         runs::resume_run(&lib, run_id, job)
     }))

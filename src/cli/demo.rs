@@ -30,7 +30,7 @@ pub(crate) fn demo(out: &Path, personas: Option<PathBuf>, model: Option<&str>, s
     for dir in packs {
         let pack = PersonaPack::load(&dir)?;
         let s = &pack.settings;
-        println!("== {} — {} ==", s.name, s.source_title);
+        println!("== {} — {} ==", s.persona.name, s.persona.source_title);
         let (job, bar) = cli_job(false);
         let (script, summaries) = pipeline::extract_files(
             &pack.source_paths(),
@@ -60,10 +60,10 @@ pub(crate) fn demo(out: &Path, personas: Option<PathBuf>, model: Option<&str>, s
             );
         }
         let dopts = DatasetOptions {
-            character: s.character.clone(),
+            character: s.persona.character.clone(),
             aliases: s.aliases.clone(),
-            system_prompt: Some(s.system_prompt.clone()).filter(|p| !p.is_empty()),
-            source_title: s.source_title.clone(),
+            system_prompt: Some(s.persona.system_prompt.clone()).filter(|p| !p.is_empty()),
+            source_title: s.persona.source_title.clone(),
             ..Default::default()
         };
         let mix = MixOptions::parse("builtin:0.2")?;
@@ -97,7 +97,7 @@ pub(crate) fn demo_train(
 ) -> Result<(), Error> {
     use dramatis::model::{ChatMessage, ChatModel, GenerateOptions, LoadOptions, Model, ModelSource, QuantPolicy};
     use dramatis::tune::{self, Preset};
-    println!("== training a quick adapter for {} on {spec} ==", s.name);
+    println!("== training a quick adapter for {} on {spec} ==", s.persona.name);
     let opts = LoadOptions {
         policy: QuantPolicy::Dense,
         ..Default::default()
@@ -149,7 +149,7 @@ pub(crate) fn demo_train(
     );
     let line = "Evening, Mrs Doyle. Is there a storm coming tonight?";
     let messages = [
-        ChatMessage::new("system", &s.system_prompt),
+        ChatMessage::new("system", &s.persona.system_prompt),
         ChatMessage::new("user", line),
     ];
     let gen = GenerateOptions {
@@ -166,7 +166,7 @@ pub(crate) fn demo_train(
     println!("base:    {}", base.text.trim());
     println!(
         "{:<8} {}",
-        format!("{}:", s.name.split(' ').next().unwrap_or("persona")),
+        format!("{}:", s.persona.name.split(' ').next().unwrap_or("persona")),
         persona.text.trim()
     );
     Ok(())

@@ -139,7 +139,7 @@ pub(crate) fn extract(a: ExtractArgs) -> Result<(), Error> {
     let character = a
         .character
         .clone()
-        .or_else(|| pack.as_ref().map(|p| p.settings.character.clone()));
+        .or_else(|| pack.as_ref().map(|p| p.settings.persona.character.clone()));
     let Some(character) = character else {
         if a.common.json {
             return print_json(&script.utterances);
@@ -173,13 +173,13 @@ pub(crate) fn extract(a: ExtractArgs) -> Result<(), Error> {
         history_turns: a.history,
         system_prompt: a.system.clone().or_else(|| {
             pack.as_ref()
-                .map(|p| p.settings.system_prompt.clone())
+                .map(|p| p.settings.persona.system_prompt.clone())
                 .filter(|s| !s.is_empty())
         }),
         source_title: a
             .title
             .clone()
-            .or_else(|| pack.as_ref().map(|p| p.settings.source_title.clone()))
+            .or_else(|| pack.as_ref().map(|p| p.settings.persona.source_title.clone()))
             .unwrap_or_default(),
         min_output_chars: a.min_chars,
         validation_ratio: a.val_ratio,

@@ -128,12 +128,12 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
                 println!(
                     "  #{:<4} {} ({}){}",
                     p.id,
-                    p.name,
-                    p.character,
-                    if p.source_title.is_empty() {
+                    p.persona.name,
+                    p.persona.character,
+                    if p.persona.source_title.is_empty() {
                         String::new()
                     } else {
-                        format!(" — {}", p.source_title)
+                        format!(" — {}", p.persona.source_title)
                     }
                 );
             }
@@ -183,7 +183,7 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
                 }
                 println!(
                     "#{} {} ({})\n  system prompt: {}\n  greeting: {}",
-                    p.id, p.name, p.character, p.system_prompt, p.greeting
+                    p.id, p.persona.name, p.persona.character, p.persona.system_prompt, p.persona.greeting
                 );
                 for g in aliases {
                     println!(
@@ -283,7 +283,7 @@ pub fn library(a: LibraryArgs) -> Result<(), Error> {
             if json {
                 return super::print_json(&serde_json::json!({"persona": pid}));
             }
-            println!("Imported persona #{pid} \"{}\".", lib.persona(pid)?.name);
+            println!("Imported persona #{pid} \"{}\".", lib.persona(pid)?.persona.name);
             Ok(())
         }
     }

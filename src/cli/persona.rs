@@ -106,7 +106,7 @@ pub fn persona(a: PersonaArgs) -> Result<(), Error> {
             }
             println!(
                 "Created persona #{pid} \"{}\" with dataset #{did} ({} rows) from {} source(s).",
-                persona.name,
+                persona.persona.name,
                 made.rows,
                 source_ids.len()
             );

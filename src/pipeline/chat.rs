@@ -455,7 +455,7 @@ pub fn open_persona_chat(library: &Path, req: &PersonaChatRequest, job: &Job) ->
             model,
             adapter: adapter.as_ref().map(|a| PathBuf::from(&a.path)),
             adapter_id: adapter.as_ref().map(|a| a.id),
-            system: Some(p.system_prompt).filter(|s| !s.trim().is_empty()),
+            system: Some(p.persona.system_prompt).filter(|s| !s.trim().is_empty()),
             device: "auto".into(),
             full_precision: false,
             record: Some(LibraryTarget {
@@ -463,7 +463,7 @@ pub fn open_persona_chat(library: &Path, req: &PersonaChatRequest, job: &Job) ->
                 persona: Some(req.persona),
             }),
             conversation: req.conversation,
-            greeting: Some(p.greeting),
+            greeting: Some(p.persona.greeting),
         }
     };
     ChatSession::open(&spec, job)

@@ -121,7 +121,7 @@ pub fn export_persona(
             Ok(a.model.clone())
         }
     };
-    job.report("export", 0, None, "steps", format!("exporting {}", p.name));
+    job.report("export", 0, None, "steps", format!("exporting {}", p.persona.name));
     match kind {
         PersonaExport::Pack => {
             let opts = crate::store::pack::PackOptions {
@@ -161,7 +161,7 @@ pub fn export_persona(
                 req.out = out.with_extension("gguf");
             }
             let written = if kind == PersonaExport::Ollama {
-                let system = Some(p.system_prompt.as_str()).filter(|s| !s.trim().is_empty());
+                let system = Some(p.persona.system_prompt.as_str()).filter(|s| !s.trim().is_empty());
                 ollama_folder(&req, system, job)?
             } else {
                 merge(&req, job)?

@@ -40,7 +40,7 @@ pub struct CreatedPersona {
 /// it all in the library as one unit: killed at any moment, the library has
 /// either the whole persona or none of it.
 pub fn create_persona(lib: &mut crate::store::Library, req: &PersonaRequest, job: &Job) -> Result<CreatedPersona> {
-    use crate::store::Persona;
+    use crate::persona::Persona;
     let (docs, _) = import_all(&req.files, &IngestOptions::default(), job)?;
     job.check()?;
     let script = extract::extract_in(&docs, &ExtractOptions::default(), job)?;
@@ -88,7 +88,7 @@ pub(crate) struct NewPersona<'a> {
     pub files: &'a [PathBuf],
     /// The files, imported (same order).
     pub docs: &'a [Document],
-    pub persona: crate::store::Persona,
+    pub persona: crate::persona::Persona,
     pub groups: Vec<crate::store::AliasGroup>,
     /// The dataset's rows; the dataset is named after the character.
     pub rows: Vec<NewRow<'a>>,
@@ -115,7 +115,7 @@ pub(crate) fn store_persona(lib: &mut crate::store::Library, new: &NewPersona) -
         if persona.greeting.trim().is_empty() {
             persona.greeting = greeting_from(&new.rows);
         }
-        let pid = lib.create_persona(&persona, &sources)?;
+        let pid = lib.create_persona(&persona, None, &sources)?;
         lib.set_alias_groups(pid, &new.groups)?;
         let did = lib.create_dataset_rows(Some(pid), &new.persona.character, &new.rows, &new.report, new.mix_ratio)?;
         Ok(CreatedPersona {
@@ -241,9 +241,9 @@ pub fn persona_cards(lib: &crate::store::Library) -> Result<Vec<PersonaCard>> {
                 adapters: adapters.iter().filter(|a| a.persona_id == Some(p.id)).count(),
                 last_chat: chats.iter().find(|c| c.0 == p.id).map(|c| c.1),
                 created_at: p.created_at,
-                name: p.name,
-                character: p.character,
-                source_title: p.source_title,
+                name: p.persona.name,
+                character: p.persona.character,
+                source_title: p.persona.source_title,
             }
         })
         .collect();

@@ -616,11 +616,11 @@ impl ReviewDataset {
         flag(&mut rows);
         let system_prompt = persona
             .as_ref()
-            .map(|p| p.system_prompt.clone())
+            .map(|p| p.persona.system_prompt.clone())
             .or_else(|| rows.first().map(|r| r.system.clone()))
             .unwrap_or_default();
         Ok(ReviewDataset {
-            character: persona.map(|p| p.character).unwrap_or(rec.name),
+            character: persona.map(|p| p.persona.character).unwrap_or(rec.name),
             persona_id: rec.persona_id,
             system_prompt,
             mix_ratio: rec.mix_ratio,
@@ -715,9 +715,7 @@ impl ReviewDataset {
     pub fn set_system(&mut self, lib: Option<&mut Library>, system: &str) -> Result<()> {
         let system = system.trim();
         if let (Some(lib), Some(pid)) = (lib, self.persona_id) {
-            let mut p = lib.persona(pid)?;
-            p.system_prompt = system.to_owned();
-            lib.update_persona(&p)?;
+            lib.set_system_prompt(pid, system)?;
         }
         self.system_prompt = system.to_owned();
         for r in &mut self.rows {

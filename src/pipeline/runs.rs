@@ -228,7 +228,7 @@ pub fn train_page(lib: &Library, persona: i64) -> Result<TrainPage> {
     let last_model = runs.iter().map(|r| r.model.clone()).find(|m| !m.is_empty());
     Ok(TrainPage {
         persona,
-        name: p.name,
+        name: p.persona.name,
         dataset_id: dataset.as_ref().map(|d| d.id),
         samples: dataset.map(|d| d.enabled_rows.max(0) as usize).unwrap_or(0),
         presets: presets(),
@@ -247,7 +247,7 @@ pub fn interrupted_runs(lib: &Library) -> Result<Vec<InterruptedRun>> {
         let Ok(p) = lib.persona(persona) else { continue };
         out.push(InterruptedRun {
             persona,
-            persona_name: p.name,
+            persona_name: p.persona.name,
             run: run_view(&r, &models, &adapters_of(lib, persona)?),
         });
     }

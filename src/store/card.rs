@@ -74,7 +74,6 @@ pub fn persona_from_card(v: &Value, path: &Path) -> Result<Persona> {
         system_prompt: s("system_prompt"),
         description: s("description"),
         greeting: s("first_mes"),
-        ..Default::default()
     })
 }
 
@@ -171,11 +170,11 @@ impl super::Library {
     /// own picture, else a drawn initial) when `out` ends in `.png`, else JSON.
     pub fn export_card(&self, persona: i64, out: &Path, base_model: Option<&str>, adapter: Option<&str>) -> Result<()> {
         let p = self.persona(persona)?;
-        let card = card_json(&p, base_model, adapter);
+        let card = card_json(&p.persona, base_model, adapter);
         let bytes = if out.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
             let avatar = match p.avatar.as_deref().map(std::fs::read) {
                 Some(Ok(b)) => b,
-                _ => default_avatar(&p.name),
+                _ => default_avatar(&p.persona.name),
             };
             embed_in_png(&avatar, &card, out)?
         } else {

@@ -11,6 +11,7 @@ mod schema;
 
 use crate::dataset::{Sample, Split};
 use crate::jobs::{Error, Result};
+pub use crate::persona::Persona;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -96,15 +97,13 @@ pub struct SourceRecord {
     pub imported_at: i64,
 }
 
+/// A persona as the library keeps it: the persona and its row's extras.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
-pub struct Persona {
+pub struct PersonaRecord {
     pub id: i64,
-    pub name: String,
-    pub character: String,
-    pub source_title: String,
-    pub system_prompt: String,
-    pub description: String,
-    pub greeting: String,
+    #[serde(flatten)]
+    pub persona: Persona,
+    /// A picture file, or a `data:` URL.
     pub avatar: Option<String>,
     pub created_at: i64,
 }
@@ -416,11 +415,11 @@ impl Library {
 
     // ---- personas ----
 
-    pub fn create_persona(&mut self, p: &Persona, sources: &[i64]) -> Result<i64> {
+    pub fn create_persona(&mut self, p: &Persona, avatar: Option<&str>, sources: &[i64]) -> Result<i64> {
         let tx = self.conn.savepoint().map_err(|e| db_error(&self.path, e))?;
         tx.execute(
             "INSERT INTO personas (name, character, source_title, system_prompt, description, greeting, avatar, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![p.name, p.character, p.source_title, p.system_prompt, p.description, p.greeting, p.avatar, now()],
+            params![p.name, p.character, p.source_title, p.system_prompt, p.description, p.greeting, avatar, now()],
         )
         .map_err(|e| db_error(&self.path, e))?;
         let id = tx.last_insert_rowid();
@@ -435,37 +434,47 @@ impl Library {
         Ok(id)
     }
 
-    pub fn update_persona(&mut self, p: &Persona) -> Result<()> {
+    pub fn update_persona(&mut self, r: &PersonaRecord) -> Result<()> {
+        let p = &r.persona;
         let n = self
             .conn
             .execute(
                 "UPDATE personas SET name = ?2, character = ?3, source_title = ?4, system_prompt = ?5, description = ?6, greeting = ?7, avatar = ?8 WHERE id = ?1",
-                params![p.id, p.name, p.character, p.source_title, p.system_prompt, p.description, p.greeting, p.avatar],
+                params![r.id, p.name, p.character, p.source_title, p.system_prompt, p.description, p.greeting, r.avatar],
             )
             .map_err(|e| self.err(e))?;
         if n == 0 {
-            return Err(Error::Invalid(format!("there is no persona {} in the library", p.id)));
+            return Err(Error::Invalid(format!("there is no persona {} in the library", r.id)));
         }
         Ok(())
     }
 
-    pub fn personas(&self) -> Result<Vec<Persona>> {
+    /// Set the system prompt a persona's rows and chats use (trimmed).
+    pub fn set_system_prompt(&mut self, persona: i64, system: &str) -> Result<()> {
+        let mut r = self.persona(persona)?;
+        r.persona.system_prompt = system.trim().to_owned();
+        self.update_persona(&r)
+    }
+
+    pub fn personas(&self) -> Result<Vec<PersonaRecord>> {
         self.query_all("SELECT id, name, character, source_title, system_prompt, description, greeting, avatar, created_at FROM personas ORDER BY id", [], |r| {
-                Ok(Persona {
+                Ok(PersonaRecord {
                     id: r.get(0)?,
-                    name: r.get(1)?,
-                    character: r.get(2)?,
-                    source_title: r.get(3)?,
-                    system_prompt: r.get(4)?,
-                    description: r.get(5)?,
-                    greeting: r.get(6)?,
+                    persona: Persona {
+                        name: r.get(1)?,
+                        character: r.get(2)?,
+                        source_title: r.get(3)?,
+                        system_prompt: r.get(4)?,
+                        description: r.get(5)?,
+                        greeting: r.get(6)?,
+                    },
                     avatar: r.get(7)?,
                     created_at: r.get(8)?,
                 })
             })
     }
 
-    pub fn persona(&self, id: i64) -> Result<Persona> {
+    pub fn persona(&self, id: i64) -> Result<PersonaRecord> {
         self.personas()?.into_iter().find(|p| p.id == id).ok_or_else(|| {
             Error::Invalid(format!(
                 "there is no persona {id} in the library; `dramatis library list` shows them"
@@ -528,7 +537,7 @@ impl Library {
     pub fn plan_delete_persona(&self, persona: i64, keep: Keep) -> Result<DeletionPlan> {
         let p = self.persona(persona)?;
         let mut plan = DeletionPlan {
-            persona: p.name,
+            persona: p.persona.name,
             ..Default::default()
         };
         if !keep.datasets {

@@ -25,18 +25,11 @@ pub struct Manifest {
     pub files: Vec<PackFile>,
 }
 
+/// A pack's persona: the persona and its confirmed cast.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackPersona {
-    pub name: String,
-    pub character: String,
-    #[serde(default)]
-    pub source_title: String,
-    #[serde(default)]
-    pub system_prompt: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub greeting: String,
+    #[serde(flatten)]
+    pub persona: Persona,
     /// The cast as the user confirmed it (alias groups); older packs have none.
     #[serde(default)]
     pub cast: Vec<PackAliasGroup>,
@@ -77,34 +70,6 @@ impl From<&PackAliasGroup> for AliasGroup {
             gender: g.gender.clone(),
             lines: g.lines,
             confirmed: g.confirmed,
-        }
-    }
-}
-
-impl From<&Persona> for PackPersona {
-    fn from(p: &Persona) -> Self {
-        PackPersona {
-            name: p.name.clone(),
-            character: p.character.clone(),
-            source_title: p.source_title.clone(),
-            system_prompt: p.system_prompt.clone(),
-            description: p.description.clone(),
-            greeting: p.greeting.clone(),
-            cast: Vec::new(),
-        }
-    }
-}
-
-impl From<&PackPersona> for Persona {
-    fn from(p: &PackPersona) -> Self {
-        Persona {
-            name: p.name.clone(),
-            character: p.character.clone(),
-            source_title: p.source_title.clone(),
-            system_prompt: p.system_prompt.clone(),
-            description: p.description.clone(),
-            greeting: p.greeting.clone(),
-            ..Default::default()
         }
     }
 }
@@ -201,8 +166,10 @@ impl Library {
     pub fn export_pack(&self, persona: i64, out: &Path, opts: &PackOptions) -> Result<Manifest> {
         let p = self.persona(persona)?;
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut settings = PackPersona::from(&p);
-        settings.cast = self.alias_groups(persona)?.iter().map(PackAliasGroup::from).collect();
+        let settings = PackPersona {
+            persona: p.persona,
+            cast: self.alias_groups(persona)?.iter().map(PackAliasGroup::from).collect(),
+        };
         files.push((
             "persona.json".into(),
             serde_json::to_vec_pretty(&settings).unwrap_or_default(),
@@ -337,7 +304,7 @@ impl Library {
         let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
         let card = super::card::read_card(&bytes, file)?;
         let p = super::card::persona_from_card(&card, file)?;
-        self.create_persona(&p, &[])
+        self.create_persona(&p, None, &[])
     }
 
     /// Import a persona pack; returns the new persona's id. Every entry name
@@ -459,9 +426,8 @@ impl Library {
             }
             Some(dir)
         };
-        let persona = Persona::from(&manifest.persona);
         let result = self.import_rows(
-            &persona,
+            &manifest.persona.persona,
             &manifest.persona.cast,
             &rows,
             &convs,
