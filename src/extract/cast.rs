@@ -202,15 +202,20 @@ fn occurrences<'w>(text: &str, wanted: &FastSet<&'w str>, shapes: &Shapes) -> Ve
             }
         }
     } else {
-        let words: Vec<&str> = text
+        let mut words = text
             .split_whitespace()
             .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
-            .collect();
+            .peekable();
+        let mut pair = String::new();
         // Two-word forms ("Mrs Doyle") are tried only after a word that starts one.
-        for (i, w) in words.iter().enumerate() {
+        while let Some(w) = words.next() {
             push(w);
-            if i + 1 < words.len() && shapes.firsts.contains(w) {
-                push(&format!("{w} {}", words[i + 1]));
+            if let Some(next) = words.peek().filter(|_| shapes.firsts.contains(w)) {
+                pair.clear();
+                pair.push_str(w);
+                pair.push(' ');
+                pair.push_str(next);
+                push(&pair);
             }
         }
     }
@@ -335,7 +340,7 @@ fn forms_of_address(
     by_name: &FastMap<&str, usize>,
 ) -> Vec<(usize, String, usize)> {
     let mut said_to: FastMap<(usize, String), usize> = FastMap::default();
-    let mut everywhere: FastMap<String, usize> = FastMap::default();
+    let mut everywhere: FastMap<&str, usize> = FastMap::default();
     let mut forms_cache: FastMap<usize, Vec<String>> = FastMap::default();
     let pairs: Vec<(&Utterance, usize)> = answered(utterances)
         .filter_map(|(prev, cs)| by_name.get(cs).map(|&ci| (prev, ci)))
@@ -378,7 +383,7 @@ fn forms_of_address(
             *answers_by.entry(ci).or_default() += 1;
         }
         for a in found {
-            *everywhere.entry(a.to_owned()).or_default() += 1;
+            *everywhere.entry(a).or_default() += 1;
         }
     }
     let speakers_lower: FastSet<String> = members.iter().map(|m| m.name.to_lowercase()).collect();
@@ -389,12 +394,9 @@ fn forms_of_address(
         (n as f64 / total) / base.max(1e-9)
     };
     let mut suggestions: Vec<(usize, String, usize, f64)> = said_to
-        .into_iter()
+        .iter()
         .filter(|((_, alias), _)| !speakers_lower.contains(&alias.to_lowercase()))
-        .map(|((ci, a), n)| {
-            let l = lift(ci, &a, n);
-            (ci, a, n, l)
-        })
+        .map(|(&(ci, ref a), &n)| (ci, a.clone(), n, lift(ci, a, n)))
         .filter(|s| {
             // Forms built from the name itself (嬛嬛, 清禾, Mrs Doyle) need less evidence.
             let name = &members[s.0].name;

@@ -241,18 +241,18 @@ pub fn detect_layout(doc: &Document) -> Layout {
         SourceFormat::Fountain => return Layout::Screenplay,
         _ => {}
     }
+    // The first 20,000 lines that hold text tell the layout; a long book is
+    // not read twice to learn it.
+    let text = layout_sample(&doc.text, 20_000);
     let (mut lines, mut tagged, mut cues, mut headings, mut caps_cues) = (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut prev_blank = true;
-    let mut it = doc.text.lines().map(str::trim).peekable();
+    let mut it = text.lines().map(str::trim).peekable();
     while let Some(line) = it.next() {
         if line.is_empty() {
             prev_blank = true;
             continue;
         }
         lines += 1;
-        if lines > 20000 {
-            break;
-        }
         let next_text = it.peek().is_some_and(|n| !n.is_empty());
         if let Some(tag) = crate::text::speaker_tag(line) {
             if tag.text_start < line.len() {
@@ -273,7 +273,7 @@ pub fn detect_layout(doc: &Document) -> Layout {
     let lines = lines.max(1);
     // `HAMLET. To be…`: cues with the speech on the same line, counted only
     // for names that recur, as a prose line may begin `Emma. ` once or twice.
-    let inline = play::CueNames::scan(&doc.text).inline_lines;
+    let inline = play::CueNames::scan(text).inline_lines;
     if tagged * 4 >= lines && tagged > inline {
         Layout::Script
     } else if (cues + inline) * 10 >= lines {
@@ -283,6 +283,20 @@ pub fn detect_layout(doc: &Document) -> Layout {
     } else {
         Layout::Novel
     }
+}
+
+/// The start of `text` up to the end of its `n`th line that is not blank.
+fn layout_sample(text: &str, n: usize) -> &str {
+    let mut seen = 0;
+    for (at, line) in lines_with_offsets(text) {
+        if !line.trim().is_empty() {
+            seen += 1;
+            if seen == n {
+                return &text[..at + line.len()];
+            }
+        }
+    }
+    text
 }
 
 /// Extract one or more documents as one source (e.g. a script split into episode files).
