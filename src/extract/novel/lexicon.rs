@@ -479,7 +479,7 @@ pub(crate) fn is_stop_word(w: &str) -> bool {
 }
 
 /// `f` of the word in ASCII lower case, without allocating for short words.
-fn with_lowercase<R>(w: &str, f: impl FnOnce(&str) -> R) -> R {
+pub(crate) fn with_lowercase<R>(w: &str, f: impl FnOnce(&str) -> R) -> R {
     if !w.bytes().any(|b| b.is_ascii_uppercase()) {
         return f(w);
     }

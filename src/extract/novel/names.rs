@@ -25,7 +25,12 @@ impl Names {
         if let Some(c) = self.alias.get(t) {
             return Some(c);
         }
-        if let Some(c) = self.lower.get(&t.to_lowercase()) {
+        let lower = if t.is_ascii() {
+            super::lexicon::with_lowercase(t, |l| self.lower.get(l))
+        } else {
+            self.lower.get(&t.to_lowercase())
+        };
+        if let Some(c) = lower {
             return Some(c);
         }
         // "Mr. Woodhouse's": the possessive names the person too.
