@@ -278,6 +278,9 @@ pub fn score_novel(n: &Novel, use_cast: bool) -> Score {
         }
     }
     let mut score = Score::default();
+    // DRAMATIS_ATTR_DEBUG=<novel>: the commonest (gold, predicted) mistakes.
+    let debug = std::env::var("DRAMATIS_ATTR_DEBUG").is_ok_and(|v| n.name.contains(&v));
+    let mut mistakes: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     for q in &n.quotes {
         let u = s.utterances.iter().find(|u| u.start < q.end && q.start < u.end);
         let gold = n
@@ -291,8 +294,30 @@ pub fn score_novel(n: &Novel, use_cast: bool) -> Score {
             _ => false,
         };
         score.add(&q.kind, u.is_some(), correct);
+        if debug && !correct {
+            let key = (q.kind.clone(), q.speaker.clone(), pred.unwrap_or("-").to_owned());
+            *mistakes.entry(key).or_default() += 1;
+        }
         if let Some(u) = u.filter(|u| u.speaker.is_some()) {
             score.calibrate(u.confidence, u.unsure, correct);
+        }
+    }
+    if debug {
+        let mut m: Vec<_> = mistakes.into_iter().collect();
+        m.sort_by_key(|e| std::cmp::Reverse(e.1));
+        println!(
+            "{} ({}): cast {:?}",
+            n.name,
+            if use_cast { "given" } else { "discovered" },
+            s.cast
+                .members
+                .iter()
+                .take(25)
+                .map(|c| (&c.name, c.lines))
+                .collect::<Vec<_>>()
+        );
+        for ((kind, gold, pred), k) in m.into_iter().take(25) {
+            println!("  {k:>4}  {kind:<10} gold {gold:<24} said {pred}");
         }
     }
     score

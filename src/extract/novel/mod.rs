@@ -940,6 +940,41 @@ mod tests {
     }
 
     #[test]
+    fn a_found_full_name_and_its_halves_are_one_person() {
+        // No cast given: "Ralph Denham", "Ralph" and "Denham" (also as
+        // "Mr. Denham") are found; "Katharine Hilbery" too, but bare
+        // "Hilbery" is mostly her father's "Mr. Hilbery"; "Poor Fanny" is
+        // not a name, as the book writes "poor" in small letters.
+        let text = "Then Ralph Denham came in. \"Yes,\" said Denham. Then Denham sat. \"No,\" said Ralph. \
+                    Then Ralph Denham left. Then Mr. Denham rang. Then Denham rode. \"Well,\" said Ralph. \
+                    Then Ralph Denham slept.\n\
+                    Then Katharine Hilbery smiled. \"Tea?\" said Katharine. Then Katharine Hilbery went. \
+                    Then Katharine Hilbery sat. Then Mr. Hilbery read. \"Hm,\" said Mr. Hilbery. Then Mr. Hilbery \
+                    slept. Then Hilbery woke. Then Hilbery yawned. Then Hilbery coughed. \"So,\" said Katharine. Then Mr. Hilbery left.\n\
+                    Then Poor Fanny wept. Then Poor Fanny sat. Then Poor Fanny ran. \"Oh,\" said Fanny. Then \
+                    Fanny ran. The poor man was poor, poor and tired, poor soul, poor thing, poor me.\n";
+        let spans: Vec<(&str, Vec<(usize, &str)>)> = text.lines().map(|t| (t, en_name_spans(t))).collect();
+        let n = build_names(text, false, &[], &spans);
+        let denham = n.canonical("Ralph Denham");
+        assert!(denham.is_some(), "{:?}", n.alias);
+        for form in ["Ralph", "Denham", "Mr. Denham"] {
+            assert_eq!(n.canonical(form), denham, "{form}: {:?}", n.alias);
+        }
+        assert_eq!(
+            n.gender.get(denham.unwrap()),
+            Some(&Gender::Male),
+            "Mr.'s gender goes along"
+        );
+        assert_eq!(
+            n.canonical("Hilbery"),
+            Some("Mr. Hilbery"),
+            "the bare surname stays the father's"
+        );
+        assert_ne!(n.canonical("Katharine Hilbery"), Some("Mr. Hilbery"));
+        assert_ne!(n.canonical("Fanny"), n.canonical("Poor Fanny"), "{:?}", n.alias);
+    }
+
+    #[test]
     fn quotes_by_two_speakers_in_one_paragraph_are_split() {
         let text = "\"Fibs, fibs!\" interrupted Emma. \"How on earth did you come?\" continued Mr. Elton.\n";
         let d = crate::ingest::import_bytes(

@@ -425,6 +425,60 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
         }
         merged = remap;
         if !zh {
+            // "Ralph Denham", "Ralph" and "Denham" are one person: the first
+            // name when no other full name found starts with it, the
+            // surname when no other ends with it and the book uses it bare
+            // more than with "Mr." (else "Hilbery" is the father, "Mr.
+            // Hilbery", not "Katharine Hilbery").
+            let full: Vec<(&String, &str, &str)> = alias
+                .iter()
+                .filter(|(k, v)| k == v && times(k) >= 2)
+                .filter_map(|(k, _)| {
+                    let (f, l) = k.split_once(' ')?;
+                    let word = |w: &str| is_cap_word(w) && !is_title(w) && !w.contains(['.', '\'', '’']);
+                    (word(f) && word(l)).then_some((k, f, l))
+                })
+                .collect();
+            // Both halves are used alone as names, and neither is a word the
+            // book also writes in small letters ("Poor Fanny", "Pooh Bear").
+            let halves: Vec<&str> = full.iter().flat_map(|&(_, f, l)| [f, l]).collect();
+            let small = lowercase_uses(text, &halves);
+            let full: Vec<(&String, &str, &str)> = full
+                .into_iter()
+                .filter(|&(_, f, l)| {
+                    [f, l].iter().all(|h| {
+                        alias.get(*h).is_some_and(|v| v == h)
+                            && small.get(*h).copied().unwrap_or(0) * 20 <= times(h).max(1)
+                    })
+                })
+                .collect();
+            let mut by_part: FastMap<(bool, &str), usize> = FastMap::default();
+            for &(_, f, l) in &full {
+                *by_part.entry((true, f)).or_default() += 1;
+                *by_part.entry((false, l)).or_default() += 1;
+            }
+            let mut whole: FastMap<String, String> = FastMap::default();
+            for &(k, f, l) in &full {
+                let parts: Vec<&str> = [(true, f), (false, l)]
+                    .into_iter()
+                    .filter(|part| by_part[part] == 1 && alias.get(part.1).is_some_and(|v| v == part.1))
+                    .map(|p| p.1)
+                    .collect();
+                // Named by the form the book uses most, as the "Mr." merge above.
+                let label = parts
+                    .iter()
+                    .copied()
+                    .fold(k.as_str(), |best, p| if times(p) > times(best) { p } else { best });
+                for m in parts.iter().copied().chain([k.as_str()]).filter(|m| *m != label) {
+                    whole.insert(m.to_owned(), label.to_owned());
+                }
+            }
+            for v in alias.values_mut() {
+                if let Some(m) = whole.get(v.as_str()) {
+                    *v = m.clone();
+                }
+            }
+            merged.extend(whole);
             // "Emma Woodhouse" → also "Emma"; "Mr. Knightley" stays itself.
             let names: Vec<String> = alias.keys().cloned().collect();
             for n in names {
@@ -451,6 +505,8 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
     // The merged name keeps the title's gender ("Mr. Arobin" → "Arobin").
     for (from, to) in &merged {
         if let Some(&g) = gender.get(from) {
+            // Where the name went at last ("Mr. Denham" → "Denham" → "Ralph Denham").
+            let to = alias.get(from).unwrap_or(to);
             gender.entry(to.clone()).or_insert(g);
         }
     }
@@ -470,6 +526,36 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
         firsts,
         zh,
     }
+}
+
+/// How often each of `words` is written in small letters as a word of its
+/// own in `text` (one pass; past 4 MB, the first 4 MB counted and scaled).
+fn lowercase_uses<'w>(text: &str, words: &[&'w str]) -> FastMap<&'w str, usize> {
+    const SAMPLE: usize = 4 << 20;
+    let mut counts = FastMap::default();
+    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let Ok(ac) = aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(&lower)
+    else {
+        return counts;
+    };
+    let sample = &text[..crate::text::floor_boundary(text, SAMPLE.min(text.len()))];
+    let bytes = sample.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
+    for m in ac.find_iter(sample) {
+        let before = m.start().checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(m.end()).copied();
+        if !before.is_some_and(is_word) && !after.is_some_and(is_word) {
+            *counts.entry(words[m.pattern().as_usize()]).or_default() += 1;
+        }
+    }
+    if sample.len() < text.len() {
+        for n in counts.values_mut() {
+            *n = *n * text.len() / sample.len().max(1);
+        }
+    }
+    counts
 }
 
 /// Guess genders from the pronoun that follows a name in narration.
