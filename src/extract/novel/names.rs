@@ -110,6 +110,7 @@ pub(crate) fn words(s: &str) -> Vec<(usize, &str)> {
 }
 
 /// The words of a string, lazily (see [`words`]).
+#[derive(Clone)]
 pub(crate) struct Words<'a> {
     s: &'a str,
     pos: usize,
@@ -185,43 +186,57 @@ impl<'a> Iterator for Words<'a> {
 /// Capitalised name-like spans: `Mr. Knightley`, `Emma Woodhouse`, `the Hatter`.
 pub(crate) fn en_name_spans(s: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
-    // Most words are lower-case and can neither start a name nor be "the"
-    // before one: walk the words lazily instead of collecting them.
-    let mut it = Words::new(s).peekable();
-    let mut prev: Option<(usize, &str)> = None;
-    while let Some((pos, w)) = it.next() {
-        let starts = is_title(w) || (is_cap_word(w) && !is_stop_word(w));
-        if !starts {
-            prev = Some((pos, w));
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    // Only a word that begins with a capital can start a name: jump from one
+    // capital (or non-ASCII character) to the next instead of reading every word.
+    while let Some(off) = bytes[i.min(bytes.len())..]
+        .iter()
+        .position(|&b| b.is_ascii_uppercase() || b >= 0x80)
+    {
+        let p = i + off;
+        let c = s[p..].chars().next().unwrap_or(' ');
+        if !c.is_uppercase() || s[..p].chars().next_back().is_some_and(in_word) {
+            i = p + c.len_utf8();
+            continue;
+        }
+        let mut words = Words::new(s);
+        words.pos = p;
+        let Some((pos, w)) = words.next() else { break };
+        i = words.pos;
+        if !(is_title(w) || (is_cap_word(w) && !is_stop_word(w))) {
             continue;
         }
         let mut last = (pos, w);
         let mut n = 1;
         while n < 4 {
-            match it.peek() {
-                Some(&(p, w2))
-                    if s[last.0 + last.1.len()..p].trim().is_empty() && is_cap_word(w2) && !is_stop_word(w2) =>
+            let mut ahead = words.clone();
+            match ahead.next() {
+                Some((p2, w2))
+                    if s[last.0 + last.1.len()..p2].trim().is_empty() && is_cap_word(w2) && !is_stop_word(w2) =>
                 {
-                    last = (p, w2);
+                    last = (p2, w2);
                     n += 1;
-                    it.next();
+                    words = ahead;
                 }
                 _ => break,
             }
         }
-        let the_before = prev.is_some_and(|(_, pw)| pw.eq_ignore_ascii_case("the"));
+        i = words.pos;
+        // The word before: "the" before a title used as a name (the Hatter).
+        let before = s[..pos].trim_end_matches(|ch: char| !in_word(ch));
+        let prev_start = before
+            .rfind(|ch: char| !in_word(ch))
+            .map_or(0, |k| k + before[k..].chars().next().map_or(1, char::len_utf8));
+        let prev_word = before[prev_start..].trim_end_matches(['\'', '’', '-']);
+        let the_before = !before.is_empty() && prev_word.eq_ignore_ascii_case("the");
         if is_title(w) && n == 1 && !the_before {
-            prev = Some((pos, w));
             continue;
         }
         let end = last.0 + last.1.len();
         // Include a preceding "the" for titles used as names (the Hatter).
-        let start = match prev {
-            Some((pp, _)) if the_before && n == 1 => pp,
-            _ => pos,
-        };
+        let start = if the_before && n == 1 { prev_start } else { pos };
         out.push((start, &s[start..end]));
-        prev = Some(last);
     }
     out
 }
