@@ -81,10 +81,15 @@ pub(crate) fn finish_bar(bar: &Bar) {
     }
 }
 
+/// Pretty JSON on stdout, streamed (a book's utterances are never one string in memory).
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Error> {
-    let s = serde_json::to_string_pretty(v).map_err(|e| Error::Invalid(e.to_string()))?;
-    println!("{s}");
-    Ok(())
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, v)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::Invalid(format!("could not write the JSON output: {e}")))
 }
 
 /// Size the matrix kernels' thread pools (read when they start).

@@ -410,6 +410,12 @@ pub fn score_wp(use_cast: bool) -> Score {
             _ => false,
         };
         score.add(&inst.kind, u.is_some(), correct);
+        if !correct && use_cast && std::env::var("DRAMATIS_ATTR_DEBUG").is_ok_and(|v| v == "wp") {
+            println!("--- {} gold {} said {:?}", inst.kind, inst.speaker, pred);
+            for l in &inst.lines[7..13] {
+                println!("    {l}");
+            }
+        }
     }
     score
 }
