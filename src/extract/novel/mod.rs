@@ -148,20 +148,20 @@ fn split_runs(quotes: &[Quote], breaks: &[usize], n: usize) -> Vec<(usize, usize
 struct Pending {
     /// Starts a new scene with this title.
     scene: Option<String>,
-    speaker: Option<String>,
+    speaker: Option<Name>,
     text: String,
     range: Range<usize>,
     method: Attribution,
     conf: f32,
-    vocative: Option<String>,
+    vocative: Option<Name>,
     /// Paragraphs the quote spans.
     paras: Range<usize>,
     /// The latest distinct names mentioned before the quote, newest first.
-    recent_names: Vec<String>,
+    recent_names: Vec<Name>,
 }
 
-fn recent_distinct(mentions: &[String]) -> Vec<String> {
-    let mut v: Vec<String> = Vec::new();
+fn recent_distinct(mentions: &[Name]) -> Vec<Name> {
+    let mut v: Vec<Name> = Vec::new();
     for m in mentions.iter().rev() {
         if !v.contains(m) {
             v.push(m.clone());
@@ -201,7 +201,7 @@ fn fill_exchange(ch: &mut [Pending]) {
     if anchors.is_empty() {
         return;
     }
-    let mut fills: Vec<(usize, String)> = Vec::new();
+    let mut fills: Vec<(usize, Name)> = Vec::new();
     for k in 0..ch.len() {
         if is_anchor(&ch[k]) {
             continue;
@@ -264,7 +264,7 @@ fn resolve_narrator(out: &mut [Pending], tag: &str) {
     if n < 3 || n * 5 < total * 2 {
         return;
     }
-    let name = name.to_owned();
+    let name = Name::from(name);
     for p in out.iter_mut() {
         if is_narr(p) {
             p.speaker = Some(name.clone());
@@ -299,6 +299,7 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
     // narrator's own address by name.
     match hints.iter().find(|h| h.narrator).and_then(|h| h.aliases.first()) {
         Some(main) => {
+            let main = Name::from(main.as_str());
             for p in out.iter_mut().filter(|p| p.speaker.as_deref() == Some(narrator)) {
                 p.speaker = Some(main.clone());
             }
@@ -313,7 +314,7 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
             c.new_scene(Some(t));
         }
         c.push(
-            p.speaker,
+            p.speaker.map(|s| s.to_string()),
             p.text,
             p.range,
             p.method,
@@ -336,10 +337,10 @@ struct Book<'a> {
     breaks: Vec<usize>,
     names: Names,
     /// Names mentioned in each paragraph.
-    mentions: Vec<Vec<(usize, String)>>,
+    mentions: Vec<Vec<(usize, Name)>>,
     /// Chinese: names that open a clause in each paragraph, the subjects
     /// pronouns refer back to.
-    subjects: Vec<Vec<String>>,
+    subjects: Vec<Vec<Name>>,
 }
 
 impl<'a> Book<'a> {
@@ -378,13 +379,13 @@ impl<'a> Book<'a> {
             })
         };
         let mut names = build_names(text, zh, hints, &en_spans);
-        let mentions: Vec<Vec<(usize, String)>> = if zh {
+        let mentions: Vec<Vec<(usize, Name)>> = if zh {
             super::par_map(&paras, |p| names.mentions(&text[p.range.clone()]))
         } else {
             super::par_map(&en_spans, |(_, spans)| names.mentions_in_spans(spans))
         };
         infer_genders(&mut names, &paras, text, &mentions);
-        let subjects: Vec<Vec<String>> = if zh {
+        let subjects: Vec<Vec<Name>> = if zh {
             super::par_map(&paras, |p| zh_clause_subjects(&names, &text[p.range.clone()]))
         } else {
             Vec::new()
@@ -452,9 +453,9 @@ struct Around {
     /// What happens right after the quote (`She turned away.`).
     beat: String,
     /// Names mentioned in each gap.
-    local: Vec<Vec<String>>,
+    local: Vec<Vec<Name>>,
     /// Chinese: names opening a clause in each gap.
-    local_subjects: Vec<Vec<String>>,
+    local_subjects: Vec<Vec<Name>>,
 }
 
 /// Attributes one run of quotes (a run starts at a scene break or the start),
@@ -462,13 +463,13 @@ struct Around {
 struct Attributor<'b, 'a> {
     book: &'b Book<'a>,
     /// Recent quotes' paragraphs and speakers (None = unknown).
-    recent: Vec<(usize, Option<String>)>,
+    recent: Vec<(usize, Option<Name>)>,
     /// Names mentioned lately, newest last.
-    last_mentions: Vec<String>,
+    last_mentions: Vec<Name>,
     /// Chinese: names that opened a clause lately, newest last.
-    last_subjects: Vec<String>,
+    last_subjects: Vec<Name>,
     /// The one the previous quote addressed.
-    addressee: Option<String>,
+    addressee: Option<Name>,
     /// The first paragraph whose narration is not yet in `last_mentions`.
     last_para_seen: usize,
     out: Vec<Pending>,
@@ -683,12 +684,12 @@ impl<'b, 'a> Attributor<'b, 'a> {
         }
     }
 
-    fn prev_speaker(&self) -> Option<String> {
+    fn prev_speaker(&self) -> Option<Name> {
         self.recent.last().and_then(|r| r.1.clone())
     }
 
     /// In a two-person exchange, the one who spoke before the last speaker.
-    fn alternation(&self) -> Option<String> {
+    fn alternation(&self) -> Option<Name> {
         match self.recent.as_slice() {
             [.., (_, Some(a)), (_, Some(b))] if a != b => Some(a.clone()),
             _ => None,
@@ -696,7 +697,7 @@ impl<'b, 'a> Attributor<'b, 'a> {
     }
 
     /// Who speaks, by the subject found for the quote.
-    fn speaker(&self, found: Option<(Subject, bool)>, clause: &str, local: &[String]) -> Guess {
+    fn speaker(&self, found: Option<(Subject, bool)>, clause: &str, local: &[Name]) -> Guess {
         match found {
             Some((Subject::Name(n), true)) => (Some(n), Attribution::Explicit, 0.95),
             Some((Subject::Pronoun(g), _)) => match self.by_pronoun(g, clause, local) {
@@ -706,7 +707,7 @@ impl<'b, 'a> Attributor<'b, 'a> {
             Some((Subject::Name(n), false)) => (Some(n), Attribution::Mention, MENTION_CONF),
             Some((Subject::Narrator, _)) => {
                 let narrator = if self.book.zh { "我" } else { "I" };
-                (Some(narrator.to_owned()), Attribution::Explicit, NARRATOR_CONF)
+                (Some(Name::from(narrator)), Attribution::Explicit, NARRATOR_CONF)
             }
             None => self.by_turns(),
         }
@@ -716,10 +717,10 @@ impl<'b, 'a> Attributor<'b, 'a> {
     /// before the quote (Chinese), else in the quote's paragraph, else the
     /// other person of the exchange, else a recent mention; never the one
     /// spoken to (`他对少安说`, `she said to Emma`).
-    fn by_pronoun(&self, g: Gender, clause: &str, local: &[String]) -> Option<String> {
+    fn by_pronoun(&self, g: Gender, clause: &str, local: &[Name]) -> Option<Name> {
         let b = self.book;
         let objects = pronoun_objects(&b.names, clause, b.zh);
-        let fits = |n: &String| b.names.gender.get(n) == Some(&g) && !objects.contains(n);
+        let fits = |n: &Name| b.names.gender.get(&**n) == Some(&g) && !objects.contains(n);
         let prev_speaker = self.prev_speaker();
         self.last_subjects
             .iter()
@@ -758,10 +759,10 @@ impl<'b, 'a> Attributor<'b, 'a> {
     fn not_the_one_addressed(
         &mut self,
         utext: &str,
-        speaker: Option<String>,
+        speaker: Option<Name>,
         method: Attribution,
         conf: f32,
-    ) -> (Option<String>, Attribution, f32, Option<String>) {
+    ) -> (Option<Name>, Attribution, f32, Option<Name>) {
         let voc = vocative(&self.book.names, utext, self.book.zh);
         let (speaker, method, conf) = if voc.is_some() && speaker == voc && method != Attribution::Explicit {
             match self.prev_speaker().filter(|p| Some(p) != voc.as_ref()) {
@@ -777,7 +778,7 @@ impl<'b, 'a> Attributor<'b, 'a> {
 }
 
 /// A speaker guess: who, by which rule, how sure.
-type Guess = (Option<String>, Attribution, f32);
+type Guess = (Option<Name>, Attribution, f32);
 
 /// The last sentence of the narration before a quote.
 fn before_clause(g: &str) -> String {
@@ -802,7 +803,7 @@ mod tests {
     }
 
     fn name(n: &str) -> Option<(Subject, bool)> {
-        Some((Subject::Name(n.to_owned()), true))
+        Some((Subject::Name(Name::from(n)), true))
     }
 
     #[test]
@@ -861,7 +862,7 @@ mod tests {
         })
         .collect();
         let n = build_names("", true, &hints, &[]);
-        let zh = |n: &str| Some((Subject::Name(n.to_owned()), true));
+        let zh = |n: &str| Some((Subject::Name(Name::from(n)), true));
         // Someone's wife is not that someone.
         assert_eq!(
             zh_subject(&n, "俊武的媳妇李玉玲头叩在地上，心里骂道：", false),
@@ -881,11 +882,11 @@ mod tests {
         // The one spoken to is not the speaker.
         assert_eq!(
             pronoun_objects(&n, "他然后感谢地对俊武说：", true),
-            vec!["金俊武".to_owned()]
+            vec![Name::from("金俊武")]
         );
         assert_eq!(
             zh_clause_subjects(&n, "玉玲很快明白，俊武的事她不管。"),
-            vec!["李玉玲".to_owned()]
+            vec![Name::from("李玉玲")]
         );
     }
 

@@ -3,12 +3,15 @@
 
 use super::*;
 
+/// A canonical name, shared by every mention of it.
+pub(crate) type Name = std::sync::Arc<str>;
+
 pub(crate) struct Names {
     /// alias (as written) → canonical name.
-    pub(crate) alias: FastMap<String, String>,
+    pub(crate) alias: FastMap<String, Name>,
     pub(crate) gender: FastMap<String, Gender>,
     /// Lower-cased alias → canonical name, for `Winnie-the-pooh` vs `Winnie-the-Pooh`.
-    pub(crate) lower: FastMap<String, String>,
+    pub(crate) lower: FastMap<String, Name>,
     /// Longest alias in characters, for scanning Chinese text.
     pub(crate) max_chars: usize,
     /// First characters of the aliases: most positions in Chinese text start none.
@@ -17,7 +20,12 @@ pub(crate) struct Names {
 }
 
 impl Names {
+    #[cfg(test)]
     pub(crate) fn canonical(&self, s: &str) -> Option<&str> {
+        self.canonical_name(s).map(|n| &**n)
+    }
+
+    pub(crate) fn canonical_name(&self, s: &str) -> Option<&Name> {
         if let Some(c) = self.alias.get(s) {
             return Some(c);
         }
@@ -35,20 +43,20 @@ impl Names {
         }
         // "Mr. Woodhouse's": the possessive names the person too.
         let t = t.strip_suffix("'s").or_else(|| t.strip_suffix("’s"))?;
-        self.canonical(t)
+        self.canonical_name(t)
     }
 
     /// Known names among name-like spans found earlier (English).
-    pub(crate) fn mentions_in_spans(&self, spans: &[(usize, &str)]) -> Vec<(usize, String)> {
+    pub(crate) fn mentions_in_spans(&self, spans: &[(usize, &str)]) -> Vec<(usize, Name)> {
         spans
             .iter()
-            .filter_map(|&(pos, n)| self.canonical(n).map(|c| (pos, c.to_owned())))
+            .filter_map(|&(pos, n)| self.canonical_name(n).map(|c| (pos, c.clone())))
             .collect()
     }
 
     /// Chinese: the longest alias at the start of `s`: its length in bytes
     /// and the canonical name.
-    pub(crate) fn zh_alias_at(&self, s: &str) -> Option<(usize, &str)> {
+    pub(crate) fn zh_alias_at(&self, s: &str) -> Option<(usize, &Name)> {
         if !s.chars().next().is_some_and(|c| self.firsts.contains(&c)) {
             return None;
         }
@@ -65,11 +73,11 @@ impl Names {
         ends[..n]
             .iter()
             .rev()
-            .find_map(|&e| self.alias.get(&s[..e]).map(|c| (e, c.as_str())))
+            .find_map(|&e| self.alias.get(&s[..e]).map(|c| (e, c)))
     }
 
     /// Names mentioned in `s` with their byte offsets.
-    pub(crate) fn mentions(&self, s: &str) -> Vec<(usize, String)> {
+    pub(crate) fn mentions(&self, s: &str) -> Vec<(usize, Name)> {
         let mut out = Vec::new();
         if self.zh {
             let mut skip_to = 0;
@@ -78,14 +86,14 @@ impl Names {
                     continue;
                 }
                 if let Some((len, name)) = self.zh_alias_at(&s[i..]) {
-                    out.push((i, name.to_owned()));
+                    out.push((i, name.clone()));
                     skip_to = i + len;
                 }
             }
         } else {
             for (pos, name) in en_name_spans(s) {
-                if let Some(c) = self.canonical(name) {
-                    out.push((pos, c.to_owned()));
+                if let Some(c) = self.canonical_name(name) {
+                    out.push((pos, c.clone()));
                 }
             }
         }
@@ -526,6 +534,15 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
         }
     }
     let max_chars = alias.keys().map(|k| k.chars().count()).max().unwrap_or(1);
+    // One shared string per canonical name.
+    let mut interned: FastMap<String, Name> = FastMap::default();
+    let alias: FastMap<String, Name> = alias
+        .into_iter()
+        .map(|(k, v)| {
+            let name = interned.entry(v).or_insert_with_key(|v| Name::from(v.as_str())).clone();
+            (k, name)
+        })
+        .collect();
     let mut lower = FastMap::default();
     if !zh {
         for (k, v) in &alias {
@@ -574,8 +591,8 @@ fn lowercase_uses<'w>(text: &str, words: &[&'w str]) -> FastMap<&'w str, usize> 
 }
 
 /// Guess genders from the pronoun that follows a name in narration.
-pub(crate) fn infer_genders(names: &mut Names, paras: &[Para], text: &str, mentions: &[Vec<(usize, String)>]) {
-    let mut votes: HashMap<String, (u32, u32)> = HashMap::new();
+pub(crate) fn infer_genders(names: &mut Names, paras: &[Para], text: &str, mentions: &[Vec<(usize, Name)>]) {
+    let mut votes: HashMap<Name, (u32, u32)> = HashMap::new();
     for (p, ms) in paras.iter().zip(mentions) {
         let s = &text[p.range.clone()];
         for (pos, n) in ms {
@@ -608,13 +625,13 @@ pub(crate) fn infer_genders(names: &mut Names, paras: &[Para], text: &str, menti
         }
     }
     for (n, (m, f)) in votes {
-        if names.gender.contains_key(&n) {
+        if names.gender.contains_key(&*n) {
             continue;
         }
         if m > f {
-            names.gender.insert(n, Gender::Male);
+            names.gender.insert(n.to_string(), Gender::Male);
         } else if f > m {
-            names.gender.insert(n, Gender::Female);
+            names.gender.insert(n.to_string(), Gender::Female);
         }
     }
 }

@@ -6,7 +6,7 @@ use super::*;
 /// Who speaks according to a narration clause next to a quote.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Subject {
-    Name(String),
+    Name(Name),
     Pronoun(Gender),
     /// "I said": the narrator.
     Narrator,
@@ -31,12 +31,12 @@ pub(crate) fn en_subject(names: &Names, clause: &str, after: bool) -> Option<(Su
             if np == 0 || (np <= 4 && clause[p..p + np].trim().eq_ignore_ascii_case("the")) {
                 let end = p + np + n.len();
                 let last = ws.iter().rposition(|(q, _)| *q < end).unwrap_or(k);
-                return names.canonical(n).map(|c| (Subject::Name(c.to_owned()), last));
+                return names.canonical_name(n).map(|c| (Subject::Name(c.clone()), last));
             }
         }
         // "said the cook": a lower-case description the cast lists as a name.
         if after && k > 0 && ws[k - 1].1 == "the" && w.chars().all(|c| c.is_lowercase() || c == '-') {
-            return names.canonical(w).map(|c| (Subject::Name(c.to_owned()), k));
+            return names.canonical_name(w).map(|c| (Subject::Name(c.clone()), k));
         }
         None
     };
@@ -137,7 +137,7 @@ pub(crate) fn zh_subject(names: &Names, clause: &str, after: bool) -> Option<(Su
         c = zh_clause_start(rest);
     }
     // Names that are not someone's (`俊武的媳妇李玉玲`).
-    let ms: Vec<(usize, String)> = names
+    let ms: Vec<(usize, Name)> = names
         .mentions(c)
         .into_iter()
         .filter(|(p, _)| {
@@ -274,7 +274,7 @@ pub(crate) fn safe_slice(text: &str, a: usize, b: usize) -> &str {
     &text[a..b]
 }
 
-pub(crate) fn vocative(names: &Names, quote: &str, zh: bool) -> Option<String> {
+pub(crate) fn vocative(names: &Names, quote: &str, zh: bool) -> Option<Name> {
     let ms = names.mentions(quote);
     for (pos, n) in ms {
         let before = quote[..pos].trim_end();
@@ -297,7 +297,7 @@ pub(crate) fn vocative(names: &Names, quote: &str, zh: bool) -> Option<String> {
 
 /// Names after the pronoun of a speech clause (`他对少安说`, `she said to
 /// Emma`): the people spoken to or about, not the speaker.
-pub(crate) fn pronoun_objects(names: &Names, clause: &str, zh: bool) -> Vec<String> {
+pub(crate) fn pronoun_objects(names: &Names, clause: &str, zh: bool) -> Vec<Name> {
     if zh {
         return match clause.find(['他', '她']) {
             Some(p) => names.mentions(&clause[p..]).into_iter().map(|m| m.1).collect(),
@@ -327,7 +327,7 @@ pub(crate) fn pronoun_objects(names: &Names, clause: &str, zh: bool) -> Vec<Stri
 
 /// Chinese: the names that open a clause of `s` (`润叶很快明白，……`), the
 /// people acting, not those acted on; `俊武的媳妇` is not 俊武.
-pub(crate) fn zh_clause_subjects(names: &Names, s: &str) -> Vec<String> {
+pub(crate) fn zh_clause_subjects(names: &Names, s: &str) -> Vec<Name> {
     let mut out = Vec::new();
     for clause in s.split(['。', '！', '？', '；', '，', '：', '“', '”']) {
         let c = zh_clause_start(clause);
