@@ -58,12 +58,11 @@ pub fn is_scene_heading(t: &str) -> bool {
     {
         return true;
     }
-    let u = t.get(..9.min(t.len())).unwrap_or("").to_ascii_uppercase();
     [
         "INT. ", "EXT. ", "EST. ", "INT/EXT", "INT./EXT", "I/E ", "I/E. ", "INT ", "EXT ",
     ]
     .iter()
-    .any(|p| u.starts_with(p))
+    .any(|p| t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p)))
 }
 
 /// A speaker tag at the start of a line.
@@ -242,16 +241,19 @@ pub fn is_heading(line: &str) -> bool {
     if is_scene_heading(t) {
         return true;
     }
-    let upper = t.to_ascii_uppercase();
-    let words = t.split_whitespace().count();
+    let starts = |kw: &str| t.get(..kw.len()).is_some_and(|p| p.eq_ignore_ascii_case(kw));
     for kw in [
         "ACT ", "SCENE ", "EPISODE ", "CHAPTER ", "PROLOGUE", "EPILOGUE", "ACTUS ", "SCENA ", "SCOENA ",
     ] {
-        if upper.starts_with(kw) && (t.starts_with(kw) || words <= 3) {
+        if !starts(kw) {
+            continue;
+        }
+        let words = t.split_whitespace().count();
+        if t.starts_with(kw) || words <= 3 {
             return words <= 8;
         }
         // `Scene II. A room of state in the castle.`: a numbered heading.
-        if upper.starts_with(kw) && words <= 14 {
+        if words <= 14 {
             let num = t
                 .split_whitespace()
                 .nth(1)

@@ -301,17 +301,19 @@ pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> Ha
             *c >= 2 && !ZH_NOT_FIRST.contains(a) && !ZH_NOT_SECOND.contains(b) && !ZH_NOT_NAMES.contains(&n.as_str())
         });
     } else {
-        let mut strong: std::collections::HashSet<String> = std::collections::HashSet::new();
+        // Counted as borrowed strings; only the names kept are copied.
+        let mut found: FastMap<&str, usize> = FastMap::default();
+        let mut strong: FastSet<&str> = FastSet::default();
         // Where a name stands after `in`, `into`, `near`…: a place (`in
         // Longbourn`), which speaks no lines; people are seldom there.
-        let mut seen: HashMap<&str, (usize, usize)> = HashMap::new();
+        let mut seen: FastMap<&str, (usize, usize)> = FastMap::default();
         for (line, spans) in en_spans {
             let mut sentence_start = true;
             for &(pos, name) in spans {
                 let before = line[..pos].trim_end();
                 let initial = before.is_empty() || before.ends_with(['.', '!', '?', '"', '“', '”', ':']);
                 if !(initial && sentence_start && !name.contains(' ')) {
-                    *counts.entry(name.to_owned()).or_default() += 1;
+                    *found.entry(name).or_default() += 1;
                 }
                 // "said Emma" / "Emma replied": a speaker even if named once.
                 let prev_word = before.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
@@ -328,16 +330,21 @@ pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> Ha
                     .unwrap_or("");
                 let titled = name.split_whitespace().next().is_some_and(is_title) && name.contains(' ');
                 if titled || has_en_verb(prev_word) || (has_en_verb(next_word) && after.starts_with(' ')) {
-                    strong.insert(name.to_owned());
-                    counts.entry(name.to_owned()).or_default();
+                    strong.insert(name);
+                    found.entry(name).or_default();
                 }
                 sentence_start = false;
             }
         }
-        counts.retain(|n, c| {
-            let (place, all) = seen.get(n.as_str()).copied().unwrap_or((0, 1));
-            (*c >= 3 || strong.contains(n)) && !(place >= 2 && place * 4 >= all)
-        });
+        counts.extend(
+            found
+                .into_iter()
+                .filter(|(n, c)| {
+                    let (place, all) = seen.get(n).copied().unwrap_or((0, 1));
+                    (*c >= 3 || strong.contains(n)) && !(place >= 2 && place * 4 >= all)
+                })
+                .map(|(n, c)| (n.to_owned(), c)),
+        );
     }
     counts
 }
@@ -561,77 +568,79 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
 }
 
 /// How often each of `words` is written in small letters as a word of its
-/// own in `text` (one pass; past 4 MB, the first 4 MB counted and scaled).
+/// own in `text` (past 2 MB, the first 2 MB counted and scaled).
 fn lowercase_uses<'w>(text: &str, words: &[&'w str]) -> FastMap<&'w str, usize> {
-    const SAMPLE: usize = 4 << 20;
-    let mut counts = FastMap::default();
-    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    let Ok(ac) = aho_corasick::AhoCorasick::builder()
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&lower)
-    else {
-        return counts;
-    };
+    const SAMPLE: usize = 2 << 20;
     let sample = &text[..crate::text::floor_boundary(text, SAMPLE.min(text.len()))];
     let bytes = sample.as_bytes();
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
-    for m in ac.find_iter(sample) {
-        let before = m.start().checked_sub(1).map(|i| bytes[i]);
-        let after = bytes.get(m.end()).copied();
-        if !before.is_some_and(is_word) && !after.is_some_and(is_word) {
-            *counts.entry(words[m.pattern().as_usize()]).or_default() += 1;
+    let mut counts = FastMap::default();
+    for &w in words {
+        if counts.contains_key(w) {
+            continue;
         }
-    }
-    if sample.len() < text.len() {
-        for n in counts.values_mut() {
-            *n = *n * text.len() / sample.len().max(1);
-        }
+        let lower = w.to_lowercase();
+        let n = memchr::memmem::find_iter(bytes, lower.as_bytes())
+            .filter(|&at| {
+                let before = at.checked_sub(1).map(|i| bytes[i]);
+                let after = bytes.get(at + lower.len()).copied();
+                !before.is_some_and(is_word) && !after.is_some_and(is_word)
+            })
+            .count();
+        counts.insert(w, n * text.len() / sample.len().max(1));
     }
     counts
 }
 
 /// Guess genders from the pronoun that follows a name in narration.
 pub(crate) fn infer_genders(names: &mut Names, paras: &[Para], text: &str, mentions: &[Vec<(usize, Name)>]) {
-    let mut votes: HashMap<Name, (u32, u32)> = HashMap::new();
-    for (p, ms) in paras.iter().zip(mentions) {
+    // The pronoun after each mention (true: he), on all cores.
+    let zh = names.zh;
+    let items: Vec<(&Para, &Vec<(usize, Name)>)> =
+        paras.iter().zip(mentions).filter(|(_, ms)| !ms.is_empty()).collect();
+    let found: Vec<Vec<Option<bool>>> = super::super::par_map(&items, |(p, ms)| {
         let s = &text[p.range.clone()];
-        for (pos, n) in ms {
-            let tail = crate::text::prefix(&s[*pos..], 120);
-            let v = votes.entry(n.clone()).or_default();
-            if names.zh {
-                let m = tail.find('他');
-                let f = tail.find('她');
-                match (m, f) {
-                    (Some(a), Some(b)) if a < b => v.0 += 1,
-                    (Some(_), None) => v.0 += 1,
-                    (_, Some(_)) => v.1 += 1,
-                    _ => {}
-                }
-            } else {
-                for (_, w) in words(tail).into_iter().skip(1).take(12) {
-                    match w {
-                        "he" | "his" | "him" | "He" | "His" => {
-                            v.0 += 1;
-                            break;
-                        }
-                        "she" | "her" | "She" | "Her" => {
-                            v.1 += 1;
-                            break;
-                        }
-                        _ => {}
+        ms.iter()
+            .map(|(pos, _)| {
+                let tail = crate::text::prefix(&s[*pos..], 120);
+                if zh {
+                    match (tail.find('他'), tail.find('她')) {
+                        (Some(a), Some(b)) => Some(a < b),
+                        (Some(_), None) => Some(true),
+                        (None, Some(_)) => Some(false),
+                        _ => None,
                     }
+                } else {
+                    Words::new(tail).skip(1).take(12).find_map(|(_, w)| match w {
+                        "he" | "his" | "him" | "He" | "His" => Some(true),
+                        "she" | "her" | "She" | "Her" => Some(false),
+                        _ => None,
+                    })
                 }
+            })
+            .collect()
+    });
+    let mut votes: FastMap<&str, (u32, u32)> = FastMap::default();
+    for ((_, ms), found) in items.iter().zip(&found) {
+        for ((_, n), he) in ms.iter().zip(found) {
+            let v = votes.entry(&**n).or_default();
+            match he {
+                Some(true) => v.0 += 1,
+                Some(false) => v.1 += 1,
+                None => {}
             }
         }
     }
+    let mut votes: Vec<(&str, (u32, u32))> = votes.into_iter().collect();
+    votes.sort_unstable();
     for (n, (m, f)) in votes {
-        if names.gender.contains_key(&*n) {
+        if names.gender.contains_key(n) {
             continue;
         }
         if m > f {
-            names.gender.insert(n.to_string(), Gender::Male);
+            names.gender.insert(n.to_owned(), Gender::Male);
         } else if f > m {
-            names.gender.insert(n.to_string(), Gender::Female);
+            names.gender.insert(n.to_owned(), Gender::Female);
         }
     }
 }
