@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Chinese aliases longer than this many characters are not looked for.
+const MAX_ALIAS_CHARS: usize = 16;
+
 /// A canonical name, shared by every mention of it.
 pub(crate) type Name = std::sync::Arc<str>;
 
@@ -12,10 +15,9 @@ pub(crate) struct Names {
     pub(crate) gender: FastMap<String, Gender>,
     /// Lower-cased alias → canonical name, for `Winnie-the-pooh` vs `Winnie-the-Pooh`.
     pub(crate) lower: FastMap<String, Name>,
-    /// Longest alias in characters, for scanning Chinese text.
-    pub(crate) max_chars: usize,
-    /// First characters of the aliases: most positions in Chinese text start none.
-    pub(crate) firsts: FastSet<char>,
+    /// First character of the aliases → their lengths in characters (bit n:
+    /// an alias of n characters); most positions in Chinese text start none.
+    pub(crate) lengths: FastMap<char, u32>,
     pub(crate) zh: bool,
 }
 
@@ -55,25 +57,25 @@ impl Names {
     }
 
     /// Chinese: the longest alias at the start of `s`: its length in bytes
-    /// and the canonical name.
+    /// and the canonical name. Only the lengths some alias with that first
+    /// character has are looked up.
     pub(crate) fn zh_alias_at(&self, s: &str) -> Option<(usize, &Name)> {
-        if !s.chars().next().is_some_and(|c| self.firsts.contains(&c)) {
-            return None;
-        }
-        // Ends of the first `max_chars` characters, without allocating.
-        let mut ends = [0usize; 16];
+        let mask = *self.lengths.get(&s.chars().next()?)?;
+        let longest = (u32::BITS - mask.leading_zeros() - 1) as usize;
+        // Ends of the first `longest` characters, without allocating.
+        let mut ends = [0usize; MAX_ALIAS_CHARS];
         let mut n = 0;
         for e in s.char_indices().skip(1).map(|(i, _)| i).chain([s.len()]) {
-            if n == self.max_chars.min(ends.len()) {
+            if n == longest {
                 break;
             }
             ends[n] = e;
             n += 1;
         }
-        ends[..n]
-            .iter()
+        (1..=n)
             .rev()
-            .find_map(|&e| self.alias.get(&s[..e]).map(|c| (e, c)))
+            .filter(|k| mask & (1 << k) != 0)
+            .find_map(|k| self.alias.get(&s[..ends[k - 1]]).map(|c| (ends[k - 1], c)))
     }
 
     /// Names mentioned in `s` with their byte offsets.
@@ -82,7 +84,7 @@ impl Names {
         if self.zh {
             let mut skip_to = 0;
             for (i, c) in s.char_indices() {
-                if i < skip_to || !self.firsts.contains(&c) {
+                if i < skip_to || !self.lengths.contains_key(&c) {
                     continue;
                 }
                 if let Some((len, name)) = self.zh_alias_at(&s[i..]) {
@@ -256,40 +258,59 @@ pub(crate) type NameSpans<'a> = (&'a str, Vec<(usize, &'a str)>);
 pub(crate) fn discover_names(text: &str, zh: bool, en_spans: &[NameSpans]) -> HashMap<String, usize> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     if zh {
-        let mut subjects: FastMap<&str, usize> = FastMap::default();
-        let mut verb_led: FastMap<&str, usize> = FastMap::default();
-        // Two or three characters at the start of a clause, before a speech verb.
-        for clause in text.split(['。', '！', '？', '，', '；', '\n', '”', '“', '：']) {
-            let clause = clause.trim_start_matches(['\u{3000}', ' ']);
-            // Byte ends of the first four characters, without allocating.
-            let mut ends = [0usize; 4];
-            let mut firsts = [' '; 4];
-            let mut n = 0;
-            for (i, c) in clause.char_indices().take(4) {
-                firsts[n] = c;
-                ends[n] = i + c.len_utf8();
-                n += 1;
+        // Two or three characters at the start of a clause, before a speech
+        // verb, and the two that open a clause: counted per stretch of the
+        // book on all cores.
+        type Counts<'t> = (FastMap<&'t str, usize>, FastMap<&'t str, usize>);
+        fn count(part: &str) -> Counts<'_> {
+            let (mut verb_led, mut subjects) = Counts::default();
+            for clause in part.split(['。', '！', '？', '，', '；', '\n', '”', '“', '：']) {
+                let clause = clause.trim_start_matches(['\u{3000}', ' ']);
+                // Byte ends of the first four characters, without allocating.
+                let mut ends = [0usize; 4];
+                let mut firsts = [' '; 4];
+                let mut n = 0;
+                for (i, c) in clause.char_indices().take(4) {
+                    firsts[n] = c;
+                    ends[n] = i + c.len_utf8();
+                    n += 1;
+                }
+                if n < 3 || !is_cjk(firsts[0]) || !is_cjk(firsts[1]) {
+                    continue;
+                }
+                let verb_at = |r: &str| ZH_VERBS.iter().any(|v| r.starts_with(v));
+                if verb_at(&clause[ends[1]..]) {
+                    *verb_led.entry(&clause[..ends[1]]).or_default() += 1;
+                }
+                if n > 3 && is_cjk(firsts[2]) && !ZH_STOP_3RD.contains(firsts[2]) && verb_at(&clause[ends[2]..]) {
+                    *verb_led.entry(&clause[..ends[2]]).or_default() += 1;
+                }
+                // The subject of a clause, speaking or not ("少平对着镜子…").
+                if is_han(firsts[0]) && is_han(firsts[1]) {
+                    *subjects.entry(&clause[..ends[1]]).or_default() += 1;
+                }
             }
-            if n < 3 || !is_cjk(firsts[0]) || !is_cjk(firsts[1]) {
-                continue;
+            (verb_led, subjects)
+        }
+        let (mut verb_led, mut subjects) = Counts::default();
+        let size = text.len().div_ceil(super::super::threads()).max(1 << 16);
+        for (v, s) in super::super::par_map(&line_chunks(text, size), |p| count(p)) {
+            for (k, n) in v {
+                *verb_led.entry(k).or_default() += n;
             }
-            let verb_at = |r: &str| ZH_VERBS.iter().any(|v| r.starts_with(v));
-            if verb_at(&clause[ends[1]..]) {
-                *verb_led.entry(&clause[..ends[1]]).or_default() += 1;
-            }
-            if n > 3 && is_cjk(firsts[2]) && !ZH_STOP_3RD.contains(firsts[2]) && verb_at(&clause[ends[2]..]) {
-                *verb_led.entry(&clause[..ends[2]]).or_default() += 1;
-            }
-            // The subject of a clause, speaking or not ("少平对着镜子…").
-            if is_han(firsts[0]) && is_han(firsts[1]) {
-                *subjects.entry(&clause[..ends[1]]).or_default() += 1;
+            for (k, n) in s {
+                *subjects.entry(k).or_default() += n;
             }
         }
         counts.extend(verb_led.into_iter().map(|(k, v)| (k.to_owned(), v)));
-        let subjects: Vec<(String, usize)> = subjects.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        // A pair of characters that keeps opening clauses is a name too;
-        // short texts (a scene, a chapter) need less evidence.
         let need = if text.len() < 20_000 { 2 } else { 6 };
+        let subjects: Vec<(String, usize)> = subjects
+            .into_iter()
+            .filter(|&(_, c)| c >= need)
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        // A pair of characters that keeps opening clauses is a name too;
+        // short texts (a scene, a chapter) need less evidence (`need`).
         for (n, c) in subjects {
             if c >= need && (counts.contains_key(&n) || text.len() < 20_000) {
                 *counts.entry(n).or_default() += c;
@@ -540,7 +561,6 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
             gender.entry(to.clone()).or_insert(g);
         }
     }
-    let max_chars = alias.keys().map(|k| k.chars().count()).max().unwrap_or(1);
     // One shared string per canonical name.
     let mut interned: FastMap<String, Name> = FastMap::default();
     let alias: FastMap<String, Name> = alias
@@ -556,13 +576,18 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
             lower.entry(k.to_lowercase()).or_insert_with(|| v.clone());
         }
     }
-    let firsts = alias.keys().filter_map(|k| k.chars().next()).collect();
+    let mut lengths: FastMap<char, u32> = FastMap::default();
+    for k in alias.keys() {
+        let n = k.chars().count();
+        if let (Some(first), 1..=MAX_ALIAS_CHARS) = (k.chars().next(), n) {
+            *lengths.entry(first).or_default() |= 1 << n;
+        }
+    }
     Names {
         alias,
         lower,
         gender,
-        max_chars,
-        firsts,
+        lengths,
         zh,
     }
 }
@@ -590,6 +615,22 @@ fn lowercase_uses<'w>(text: &str, words: &[&'w str]) -> FastMap<&'w str, usize> 
         counts.insert(w, n * text.len() / sample.len().max(1));
     }
     counts
+}
+
+/// `text` in stretches of about `size` bytes that end at line ends.
+fn line_chunks(text: &str, size: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while rest.len() > size {
+        let cut = crate::text::floor_boundary(rest, size);
+        let end = rest[cut..].find('\n').map_or(rest.len(), |i| cut + i + 1);
+        out.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
 }
 
 /// Guess genders from the pronoun that follows a name in narration.
