@@ -6,6 +6,11 @@ use super::*;
 /// Chinese aliases longer than this many characters are not looked for.
 const MAX_ALIAS_CHARS: usize = 16;
 
+/// Two characters as one number.
+fn pair(a: char, b: char) -> u64 {
+    (a as u64) << 32 | b as u64
+}
+
 /// A canonical name, shared by every mention of it.
 pub(crate) type Name = std::sync::Arc<str>;
 
@@ -18,6 +23,8 @@ pub(crate) struct Names {
     /// First character of the aliases → their lengths in characters (bit n:
     /// an alias of n characters); most positions in Chinese text start none.
     pub(crate) lengths: FastMap<char, u32>,
+    /// The first two characters of the aliases of two or more (see [`pair`]).
+    pub(crate) pairs: FastSet<u64>,
     pub(crate) zh: bool,
 }
 
@@ -60,7 +67,20 @@ impl Names {
     /// and the canonical name. Only the lengths some alias with that first
     /// character has are looked up.
     pub(crate) fn zh_alias_at(&self, s: &str) -> Option<(usize, &Name)> {
-        let mask = *self.lengths.get(&s.chars().next()?)?;
+        let mut cs = s.chars();
+        let first = cs.next()?;
+        let mut mask = *self.lengths.get(&first)?;
+        // Most positions that start with a name's character go on with no
+        // name's second character: then only one-character names are left.
+        if !cs
+            .next()
+            .is_some_and(|second| self.pairs.contains(&pair(first, second)))
+        {
+            mask &= 1 << 1;
+            if mask == 0 {
+                return None;
+            }
+        }
         let longest = (u32::BITS - mask.leading_zeros() - 1) as usize;
         // Ends of the first `longest` characters, without allocating.
         let mut ends = [0usize; MAX_ALIAS_CHARS];
@@ -577,10 +597,15 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
         }
     }
     let mut lengths: FastMap<char, u32> = FastMap::default();
+    let mut pairs: FastSet<u64> = FastSet::default();
     for k in alias.keys() {
         let n = k.chars().count();
-        if let (Some(first), 1..=MAX_ALIAS_CHARS) = (k.chars().next(), n) {
+        let mut cs = k.chars();
+        if let (Some(first), 1..=MAX_ALIAS_CHARS) = (cs.next(), n) {
             *lengths.entry(first).or_default() |= 1 << n;
+            if let Some(second) = cs.next() {
+                pairs.insert(pair(first, second));
+            }
         }
     }
     Names {
@@ -588,6 +613,7 @@ pub(crate) fn build_names(text: &str, zh: bool, hints: &[CastHint], en_spans: &[
         lower,
         gender,
         lengths,
+        pairs,
         zh,
     }
 }
