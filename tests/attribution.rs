@@ -4,11 +4,12 @@
 #[path = "support/corpora.rs"]
 mod corpora;
 
-/// Floors at the targets of the issue (measured on 14 novels: PDNC explicit 95.3%, all 76.3%;
-/// WP 82.6%), so a change that drops below a target fails
+/// Floors at the targets of the issue (measured on 14 novels: PDNC explicit 95.3%, all 76.3%,
+/// all with the cast discovered 72.6%; WP 82.6%), so a change that drops below a target fails
 /// (see the README's "Quality" table); raise them when the rules improve.
 const PDNC_EXPLICIT_FLOOR: f64 = 0.95;
 const PDNC_ALL_FLOOR: f64 = 0.75;
+const PDNC_DISCOVERED_FLOOR: f64 = 0.70;
 const WP_ALL_FLOOR: f64 = 0.80;
 
 #[test]
@@ -38,6 +39,15 @@ fn wp_dev_with_the_name_list() {
 fn pdnc_per_novel_given_and_discovered() {
     let rows = corpora::report_pdnc();
     assert!(rows.len() >= 14, "all development novels are scored: {}", rows.len());
+    let mut discovered = corpora::Score::default();
+    for (_, _, found) in &rows {
+        discovered.merge(found);
+    }
+    assert!(
+        discovered.overall() >= PDNC_DISCOVERED_FLOOR,
+        "all, cast discovered: {:.3}",
+        discovered.overall()
+    );
     // The confirmed cast never makes a novel worse than the discovered one.
     for (name, given, found) in &rows {
         assert!(
