@@ -103,8 +103,8 @@ impl Names {
         let mut out = Vec::new();
         if self.zh {
             let mut skip_to = 0;
-            for (i, c) in s.char_indices() {
-                if i < skip_to || !self.lengths.contains_key(&c) {
+            for (i, _) in s.char_indices() {
+                if i < skip_to {
                     continue;
                 }
                 if let Some((len, name)) = self.zh_alias_at(&s[i..]) {
@@ -698,8 +698,6 @@ pub(crate) fn infer_genders(names: &mut Names, paras: &[Para], text: &str, menti
             }
         }
     }
-    let mut votes: Vec<(&str, (u32, u32))> = votes.into_iter().collect();
-    votes.sort_unstable();
     for (n, (m, f)) in votes {
         if names.gender.contains_key(n) {
             continue;
