@@ -4,6 +4,24 @@
 //! import needs to keep lines apart and extraction needs to read them.
 
 /// The largest char boundary of `s` at or before byte `i`.
+/// Cut `s` into up to `parts` pieces of about equal size, each ending just
+/// after a line feed (the last one at the end of `s`), for work on all
+/// cores that goes line by line.
+pub fn line_pieces(s: &str, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let mut cuts = vec![0];
+    for k in 1..parts.max(1) {
+        let from = (s.len() * k / parts).max(cuts[cuts.len() - 1]);
+        if let Some(off) = memchr::memchr(b'\n', &s.as_bytes()[from..]) {
+            if from + off + 1 < s.len() {
+                cuts.push(from + off + 1);
+            }
+        }
+    }
+    cuts.dedup();
+    cuts.push(s.len());
+    cuts.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
 pub fn floor_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;

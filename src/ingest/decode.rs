@@ -60,6 +60,22 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
 }
 
 /// Decode bytes of unknown encoding. Returns None for binary data.
+/// [`decode`] that keeps the buffer when it holds UTF-8 already (a large
+/// book is not copied).
+pub fn decode_owned(bytes: Vec<u8>) -> Option<Decoded> {
+    if Encoding::for_bom(&bytes).is_some() || utf16_without_bom(&bytes).is_some() {
+        return decode(&bytes);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => (memchr::memchr(0, text.as_bytes()).is_none()).then_some(Decoded {
+            text,
+            encoding: "UTF-8",
+            replaced: false,
+        }),
+        Err(e) => decode(e.as_bytes()),
+    }
+}
+
 pub fn decode(bytes: &[u8]) -> Option<Decoded> {
     if let Some((enc, bom)) = Encoding::for_bom(bytes) {
         let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
@@ -79,7 +95,7 @@ pub fn decode(bytes: &[u8]) -> Option<Decoded> {
         });
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
-        if s.bytes().any(|b| b == 0) {
+        if memchr::memchr(0, bytes).is_some() {
             return None;
         }
         return Some(Decoded {

@@ -9,6 +9,7 @@ pub mod text;
 
 use crate::jobs::{Error, Job, Result};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 pub use subtitles::Cue;
 pub use text::NormalizeReport;
@@ -66,6 +67,12 @@ impl Document {
         text::map_offset(&self.text, &self.anchors, text_byte)
     }
 
+    /// [`Document::original_offset`] of offsets that mostly grow, each
+    /// search starting where the one before ended (`hint`, 0 at first).
+    pub fn original_offset_near(&self, text_byte: usize, hint: &mut usize) -> usize {
+        text::map_offset_near(&self.text, &self.anchors, text_byte, hint)
+    }
+
     pub fn file_name(&self) -> String {
         self.path
             .file_name()
@@ -97,7 +104,9 @@ impl Document {
             encoding: self.encoding.clone(),
             bytes,
             chars: self.original.chars().count(),
-            lines: self.text.lines().count(),
+            // As `text.lines().count()` (the text's line breaks are LF).
+            lines: memchr::memchr_iter(b'\n', self.text.as_bytes()).count()
+                + usize::from(!self.text.is_empty() && !self.text.ends_with('\n')),
             chapters: self.chapter_starts.len(),
             cues: self.cues.len(),
             lossy: self.lossy,
@@ -125,7 +134,7 @@ pub fn import_file(path: &Path, opts: &IngestOptions, job: &Job) -> Result<Docum
     }
     job.report("import", 0, Some(meta.len()), "bytes", path.display().to_string());
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let doc = import_bytes(path, &bytes, opts)?;
+    let doc = import_data(path, Cow::Owned(bytes), opts)?;
     job.report(
         "import",
         meta.len(),
@@ -144,6 +153,12 @@ fn extension(path: &Path) -> String {
 
 /// Import a file's bytes; `path` names it in errors and decides ambiguous formats.
 pub fn import_bytes(path: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<Document> {
+    import_data(path, Cow::Borrowed(bytes), opts)
+}
+
+/// [`import_bytes`], keeping a buffer it is given when the text is UTF-8.
+fn import_data(path: &Path, data: Cow<[u8]>, opts: &IngestOptions) -> Result<Document> {
+    let bytes: &[u8] = &data;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::Empty { path: path.into() });
     }
@@ -171,7 +186,11 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<D
             limit_mb: opts.max_bytes >> 20,
         });
     }
-    let decoded = decode::decode(bytes).ok_or_else(|| Error::NotText {
+    let decoded = match data {
+        Cow::Owned(v) => decode::decode_owned(v),
+        Cow::Borrowed(b) => decode::decode(b),
+    }
+    .ok_or_else(|| Error::NotText {
         path: path.into(),
         what: "this does not look like text (binary data)".into(),
     })?;
