@@ -215,13 +215,16 @@ impl<'d> Collector<'d> {
 
     fn finish(mut self) -> (Vec<Scene>, Vec<Utterance>) {
         let doc = self.doc;
-        let offsets = par_map(&self.utterances, |u| {
-            (doc.original_offset(u.range.start), doc.original_offset(u.range.end))
+        // In blocks on all cores; in a block, each anchor search starts
+        // where the one before ended (utterances come in the text's order).
+        use rayon::prelude::*;
+        self.utterances.par_chunks_mut(2048).for_each(|block| {
+            let mut hint = 0;
+            for u in block {
+                u.start = doc.original_offset_near(u.range.start, &mut hint);
+                u.end = doc.original_offset_near(u.range.end, &mut hint);
+            }
         });
-        for (u, (start, end)) in self.utterances.iter_mut().zip(offsets) {
-            u.start = start;
-            u.end = end;
-        }
         if self
             .scenes
             .last()

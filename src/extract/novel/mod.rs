@@ -309,19 +309,29 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
     for p in out.iter_mut().filter(|p| p.speaker.as_deref() == Some(narrator)) {
         p.conf = p.conf.min(UNNAMED_NARRATOR_CONF);
     }
-    for p in out {
-        if let Some(t) = p.scene {
+    // What the collector takes, made on all cores (the names as strings,
+    // the rest of each pending quote dropped there).
+    use rayon::prelude::*;
+    let ready: Vec<_> = out
+        .into_par_iter()
+        .with_min_len(4096)
+        .map(|p| {
+            (
+                p.scene,
+                p.speaker.map(|s| s.to_string()),
+                p.text,
+                p.range,
+                p.method,
+                p.conf,
+            )
+        })
+        .collect();
+    c.utterances.reserve(ready.len());
+    for (scene, speaker, text, range, method, conf) in ready {
+        if let Some(t) = scene {
             c.new_scene(Some(t));
         }
-        c.push(
-            p.speaker.map(|s| s.to_string()),
-            p.text,
-            p.range,
-            p.method,
-            p.conf,
-            UtteranceKind::Dialogue,
-            Vec::new(),
-        );
+        c.push(speaker, text, range, method, conf, UtteranceKind::Dialogue, Vec::new());
     }
 }
 
@@ -348,26 +358,32 @@ impl<'a> Book<'a> {
         let cjk = text.chars().take(4000).filter(|&ch| is_cjk(ch)).count();
         let zh = cjk * 5 > text.chars().take(4000).count();
         let style = quote_style(text);
-        let mut paras: Vec<Para> = Vec::new();
+        // Paragraphs, and whether they look like headings, on all cores.
+        let pieces = crate::text::line_pieces(text, if text.len() >= 1 << 20 { super::threads() } else { 1 });
+        let found: Vec<Vec<(Range<usize>, bool)>> = super::par_map(&pieces, |piece| {
+            let mut found = Vec::with_capacity(piece.len() / 80);
+            for (at, line) in super::lines_with_offsets(&text[piece.clone()]) {
+                let t = line.trim();
+                if !t.is_empty() {
+                    let start = piece.start + at + crate::text::offset_in(line, t);
+                    found.push((start..start + t.len(), is_heading(t) && !t.contains(style.0)));
+                }
+            }
+            found
+        });
+        let mut paras: Vec<Para> = Vec::with_capacity(found.iter().map(Vec::len).sum());
         let mut breaks: Vec<usize> = Vec::new();
         let mut chapter_iter = chapter_starts.iter().peekable();
-        for (at, line) in super::lines_with_offsets(text) {
-            let t = line.trim();
-            if t.is_empty() {
-                continue;
-            }
-            let start = at + crate::text::offset_in(line, t);
+        for (range, heading) in found.into_iter().flatten() {
             let mut brk = false;
-            while chapter_iter.peek().is_some_and(|&&s| s <= start) {
+            while chapter_iter.peek().is_some_and(|&&s| s <= range.start) {
                 chapter_iter.next();
                 brk = true;
             }
-            if brk || (is_heading(t) && !t.contains(style.0)) {
+            if brk || heading {
                 breaks.push(paras.len());
             }
-            paras.push(Para {
-                range: start..start + t.len(),
-            });
+            paras.push(Para { range });
         }
         // Name-like spans of every English paragraph, found once (on all cores).
         let en_spans: Vec<NameSpans> = if zh {
