@@ -143,6 +143,17 @@ fn en_candidates(line: &str) -> Vec<String> {
     let mut sentence_start = true;
     let mut prev = "";
     for raw in line.split_whitespace() {
+        // Most words start in lower case: neither a name nor a title.
+        if raw
+            .bytes()
+            .find(u8::is_ascii_alphanumeric)
+            .is_some_and(|b| b.is_ascii_lowercase())
+            && raw.is_ascii()
+        {
+            sentence_start = raw.ends_with(['.', '!', '?', ':', ';', '"']) || raw.ends_with("--");
+            prev = "";
+            continue;
+        }
         let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
         let capital = w.len() > 1
             && w.chars().next().is_some_and(char::is_uppercase)
@@ -186,7 +197,7 @@ fn occurrences<'w>(text: &str, wanted: &FastSet<&'w str>, shapes: &Shapes) -> Ve
             }
         }
     };
-    if text.chars().any(is_cjk) {
+    if !text.is_ascii() && text.chars().any(is_cjk) {
         // Only windows that end in the last character of some candidate.
         let chars: Vec<(usize, char)> = text.char_indices().collect();
         for end in 0..chars.len() {
@@ -209,6 +220,10 @@ fn occurrences<'w>(text: &str, wanted: &FastSet<&'w str>, shapes: &Shapes) -> Ve
         let mut pair = String::new();
         // Two-word forms ("Mrs Doyle") are tried only after a word that starts one.
         while let Some(w) = words.next() {
+            // Every English candidate starts with a capital letter.
+            if w.as_bytes().first().is_some_and(u8::is_ascii_lowercase) {
+                continue;
+            }
             push(w);
             if let Some(next) = words.peek().filter(|_| shapes.firsts.contains(w)) {
                 pair.clear();
@@ -352,7 +367,7 @@ fn forms_of_address(
     }
     // Candidate forms of address in each answered line, on all cores.
     let per_pair: Vec<Vec<String>> = super::par_map(&pairs, |&(prev, ci)| {
-        let mut cands = if prev.text.chars().any(is_cjk) {
+        let mut cands = if !prev.text.is_ascii() && prev.text.chars().any(is_cjk) {
             zh_candidates(&prev.text, forms_cache.get(&ci).map_or(&[][..], Vec::as_slice))
         } else {
             en_candidates(&prev.text)
