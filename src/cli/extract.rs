@@ -142,7 +142,7 @@ pub(crate) fn extract(a: ExtractArgs) -> Result<(), Error> {
         .or_else(|| pack.as_ref().map(|p| p.settings.persona.character.clone()));
     let Some(character) = character else {
         if a.common.json {
-            return print_json(&script.utterances);
+            return print_json_list(&script.utterances);
         }
         for u in script.utterances.iter().take(200) {
             println!(
