@@ -113,7 +113,7 @@ fn quote_style(text: &str) -> (char, char) {
 }
 
 /// Who speaks, with the narration clause that says so.
-type Clause = (Subject, String);
+type Clause<'a> = (Subject, &'a str);
 
 /// Split quotes into up to `n` runs of about equal size, each starting at a
 /// scene break; books under 20,000 quotes stay one run (same result as serial).
@@ -463,11 +463,11 @@ impl<'a> Book<'a> {
 }
 
 /// The narration around one quote's parts.
-struct Around {
+struct Around<'a> {
     /// gaps[i] comes before part i, gaps[n] after the last.
-    gaps: Vec<String>,
+    gaps: Vec<&'a str>,
     /// What happens right after the quote (`She turned away.`).
-    beat: String,
+    beat: &'a str,
     /// Names mentioned in each gap.
     local: Vec<Vec<Name>>,
     /// Chinese: names opening a clause in each gap.
@@ -549,7 +549,7 @@ impl<'b, 'a> Attributor<'b, 'a> {
 
     /// The narration around the quote's parts, a lead-in on the line before
     /// (`他问：`, `Emma smilingly said,`) and the beat after.
-    fn around(&self, q: &Quote) -> Around {
+    fn around(&self, q: &Quote) -> Around<'a> {
         let b = self.book;
         let (text, zh) = (b.text, b.zh);
         let olen = b.style.0.len_utf8();
@@ -557,46 +557,46 @@ impl<'b, 'a> Attributor<'b, 'a> {
         let para = &b.paras[q.para].range;
         let start_para = &b.paras[q.start_para].range;
         let n = q.parts.len();
-        let mut gaps: Vec<String> = Vec::with_capacity(n + 1);
+        let mut gaps: Vec<&'a str> = Vec::with_capacity(n + 1);
         gaps.push(if q.parts[0].start >= start_para.start + olen {
             narration_before(text, start_para, &q.parts[0], olen)
         } else {
-            String::new()
+            ""
         });
         for w in q.parts.windows(2) {
             let g = safe_slice(text, w[0].end + clen, w[1].start.saturating_sub(olen));
-            gaps.push(if g.contains('\n') { String::new() } else { g.to_owned() });
+            gaps.push(if g.contains('\n') { "" } else { g });
         }
-        gaps.push(safe_slice(text, q.parts[n - 1].end + clen, para.end).to_owned());
+        gaps.push(safe_slice(text, q.parts[n - 1].end + clen, para.end));
         let mut lead_in = false;
         if gaps[0].trim().is_empty() && q.start_para > 0 {
             let prev = b.para(q.start_para - 1).trim_end();
             if zh {
                 if prev.ends_with(['：', ':', '，']) && !prev.contains(b.style.0) {
-                    gaps[0] = prev.to_owned();
+                    gaps[0] = prev;
                     lead_in = true;
                 }
             } else if prev.ends_with([':', ',', '—']) || prev.ends_with("--") {
                 let tail = prev.rfind(b.style.1).map_or(prev, |i| &prev[i + clen..]);
-                gaps[0] = tail.trim_end_matches(['-', '—']).to_owned();
+                gaps[0] = tail.trim_end_matches(['-', '—']);
             }
         }
         // Chinese prose often puts `她问。` or `少安第一次用平静的语调对妻子说话。`
         // on a line of its own; a line that starts with a name
         // (`晓霞有点结巴地……`) tells who acts right after.
-        let mut beat = String::new();
+        let mut beat = "";
         if zh && gaps[n].trim().is_empty() && q.para + 1 < b.paras.len() {
             let next = b.para(q.para + 1).trim_end();
             let lead = next.ends_with(['：', ':']);
             if !next.contains(b.style.0) && !lead {
                 if !lead_in && next.chars().count() <= 30 && zh_has_verb(next) {
-                    gaps[n] = next.to_owned();
+                    gaps[n] = next;
                 } else {
-                    beat = next.to_owned();
+                    beat = next;
                 }
             }
         } else {
-            beat = first_clause(&gaps[n]);
+            beat = first_clause(gaps[n]);
         }
         let local = gaps
             .iter()
@@ -619,22 +619,22 @@ impl<'b, 'a> Attributor<'b, 'a> {
     /// (`"…," said Emma`), else before it (`Emma turned and said, "…"`); parts
     /// without one belong to the speaker before them in the paragraph, else to
     /// the one after.
-    fn segments(&self, a: &Around) -> Vec<(Range<usize>, Option<Clause>)> {
+    fn segments(&self, a: &Around<'a>) -> Vec<(Range<usize>, Option<Clause<'a>>)> {
         let n = a.gaps.len() - 1;
-        let own: Vec<Option<Clause>> = (0..n)
+        let own: Vec<Option<Clause<'a>>> = (0..n)
             .map(|i| {
-                let after = first_clause(&a.gaps[i + 1]);
-                if let Some((s, true)) = self.book.subject_of(&after, true) {
+                let after = first_clause(a.gaps[i + 1]);
+                if let Some((s, true)) = self.book.subject_of(after, true) {
                     return Some((s, after));
                 }
-                let before = before_clause(&a.gaps[i]);
+                let before = before_clause(a.gaps[i]);
                 self.book
-                    .subject_of(&before, false)
+                    .subject_of(before, false)
                     .filter(|s| s.1)
                     .map(|s| (s.0, before))
             })
             .collect();
-        let mut segments: Vec<(Range<usize>, Option<Clause>)> = Vec::new();
+        let mut segments: Vec<(Range<usize>, Option<Clause<'a>>)> = Vec::new();
         for i in 0..n {
             let r = own[..=i]
                 .iter()
@@ -662,10 +662,10 @@ impl<'b, 'a> Attributor<'b, 'a> {
             let (found, clause) = match subj {
                 Some((s, cl)) => (Some((s, true)), cl),
                 None => {
-                    let before = before_clause(&a.gaps[0]);
-                    match self.book.subject_of(&before, false) {
+                    let before = before_clause(a.gaps[0]);
+                    match self.book.subject_of(before, false) {
                         Some(f) => (Some(f), before),
-                        None => (after_beat(&self.book.names, &a.beat), String::new()),
+                        None => (after_beat(&self.book.names, a.beat), ""),
                     }
                 }
             };
@@ -797,9 +797,9 @@ impl<'b, 'a> Attributor<'b, 'a> {
 type Guess = (Option<Name>, Attribution, f32);
 
 /// The last sentence of the narration before a quote.
-fn before_clause(g: &str) -> String {
+fn before_clause(g: &str) -> &str {
     let b = g.trim_end();
-    b[last_sentence_start(b)..].to_owned()
+    &b[last_sentence_start(b)..]
 }
 
 #[cfg(test)]

@@ -206,8 +206,8 @@ pub(crate) fn zh_clause_start(clause: &str) -> &str {
 }
 
 /// Narration of a paragraph: the text outside its quotes.
-pub(crate) fn narration_before(text: &str, para: &Range<usize>, q: &Range<usize>, open_len: usize) -> String {
-    text[para.start..q.start.saturating_sub(open_len).max(para.start)].to_owned()
+pub(crate) fn narration_before<'t>(text: &'t str, para: &Range<usize>, q: &Range<usize>, open_len: usize) -> &'t str {
+    &text[para.start..q.start.saturating_sub(open_len).max(para.start)]
 }
 
 /// A name opening the narration right after a quote (`"…" Emma laughed.`,
@@ -224,7 +224,7 @@ pub(crate) fn after_beat(names: &Names, beat: &str) -> Option<(Subject, bool)> {
 
 /// The first clause of the narration after a quote: up to the end of the
 /// sentence (a title's or an initial's period does not end it).
-pub(crate) fn first_clause(after: &str) -> String {
+pub(crate) fn first_clause(after: &str) -> &str {
     let a = after.trim_start_matches([',', '，', ' ', '—', '-']);
     let mut from = 0;
     while let Some(i) = a[from..]
@@ -242,9 +242,9 @@ pub(crate) fn first_clause(after: &str) -> String {
                 continue;
             }
         }
-        return a[..i].to_owned();
+        return &a[..i];
     }
-    a.to_owned()
+    a
 }
 
 /// Where the last sentence of `b` starts (a title's period does not end a sentence).
