@@ -669,7 +669,7 @@ impl<'b, 'a> Attributor<'b, 'a> {
                     }
                 }
             };
-            let (speaker, method, conf) = self.speaker(found, &clause, &a.local[rg.start]);
+            let (speaker, method, conf) = self.speaker(found, clause, &a.local[rg.start]);
             // Quote text: parts joined; span from the first to the last part.
             let parts = &q.parts[rg];
             let joined: Vec<&str> = parts.iter().map(|r| self.book.text[r.clone()].trim()).collect();
