@@ -484,6 +484,16 @@ pub(crate) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
 }
 
+/// How many pieces a text of `len` bytes is cut into for work on all cores:
+/// one under 1 MB, where threads would cost more than they save.
+pub(crate) fn pieces_for(len: usize) -> usize {
+    if len >= 1 << 20 {
+        threads()
+    } else {
+        1
+    }
+}
+
 /// `items.iter().map(f)`, on rayon's threads for long inputs (or a few
 /// large items, such as the runs of a book).
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {

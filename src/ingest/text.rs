@@ -5,6 +5,7 @@
 //! each anchor a normalised byte offset corresponds to an original character
 //! offset, and between anchors the two advance one character for one.
 
+use crate::extract::par_map;
 use crate::text::{floor_boundary, is_cjk, is_heading, is_play_cue, speaker_tag, width};
 /// Builds normalised text while recording where each piece came from.
 #[derive(Debug, Default, Clone)]
@@ -294,18 +295,10 @@ fn starts_indented(s: &str) -> bool {
     s.starts_with("  ") || s.starts_with('\u{3000}') || s.starts_with('\t')
 }
 
-/// Texts from this size on are normalised on all cores.
-const PARALLEL_FROM: usize = 1 << 20;
-
 /// Normalise decoded text: line endings to LF, full-width letters and digits
 /// folded, footnote markers removed, hard-wrapped paragraphs rejoined.
 pub fn normalize(original: &str) -> (TextBuilder, NormalizeReport) {
-    let parts = if original.len() >= PARALLEL_FROM {
-        crate::extract::threads()
-    } else {
-        1
-    };
-    normalize_in(original, parts)
+    normalize_in(original, crate::extract::pieces_for(original.len()))
 }
 
 /// [`normalize`] in up to `parts` pieces on all cores; the same result for
@@ -378,14 +371,6 @@ fn normalize_in(original: &str, parts: usize) -> (TextBuilder, NormalizeReport) 
         out.append(piece);
     }
     (out, report)
-}
-
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    use rayon::prelude::*;
-    if items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    items.par_iter().map(f).collect()
 }
 
 fn push_line(out: &mut TextBuilder, buf: &mut String, line: &Line, report: &mut NormalizeReport) {

@@ -309,29 +309,20 @@ pub fn parse(c: &mut Collector, hints: &[CastHint]) {
     for p in out.iter_mut().filter(|p| p.speaker.as_deref() == Some(narrator)) {
         p.conf = p.conf.min(UNNAMED_NARRATOR_CONF);
     }
-    // What the collector takes, made on all cores (the names as strings,
-    // the rest of each pending quote dropped there).
-    use rayon::prelude::*;
-    let ready: Vec<_> = out
-        .into_par_iter()
-        .with_min_len(4096)
-        .map(|p| {
-            (
-                p.scene,
-                p.speaker.map(|s| s.to_string()),
-                p.text,
-                p.range,
-                p.method,
-                p.conf,
-            )
-        })
-        .collect();
-    c.utterances.reserve(ready.len());
-    for (scene, speaker, text, range, method, conf) in ready {
-        if let Some(t) = scene {
+    c.utterances.reserve(out.len());
+    for p in out {
+        if let Some(t) = p.scene {
             c.new_scene(Some(t));
         }
-        c.push(speaker, text, range, method, conf, UtteranceKind::Dialogue, Vec::new());
+        c.push(
+            p.speaker.map(|s| s.to_string()),
+            p.text,
+            p.range,
+            p.method,
+            p.conf,
+            UtteranceKind::Dialogue,
+            Vec::new(),
+        );
     }
 }
 
@@ -359,7 +350,7 @@ impl<'a> Book<'a> {
         let zh = cjk * 5 > text.chars().take(4000).count();
         let style = quote_style(text);
         // Paragraphs, and whether they look like headings, on all cores.
-        let pieces = crate::text::line_pieces(text, if text.len() >= 1 << 20 { super::threads() } else { 1 });
+        let pieces = crate::text::line_pieces(text, super::pieces_for(text.len()));
         let found: Vec<Vec<(Range<usize>, bool)>> = super::par_map(&pieces, |piece| {
             let mut found = Vec::with_capacity(piece.len() / 80);
             for (at, line) in super::lines_with_offsets(&text[piece.clone()]) {
