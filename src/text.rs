@@ -3,7 +3,6 @@
 //! of a line (a speaker tag `Name:` / `角色：`, a heading, a play's cue), which
 //! import needs to keep lines apart and extraction needs to read them.
 
-/// The largest char boundary of `s` at or before byte `i`.
 /// Cut `s` into up to `parts` pieces of about equal size, each ending just
 /// after a line feed (the last one at the end of `s`), for work on all
 /// cores that goes line by line.
@@ -22,6 +21,7 @@ pub fn line_pieces(s: &str, parts: usize) -> Vec<std::ops::Range<usize>> {
     cuts.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
+/// The largest char boundary of `s` at or before byte `i`.
 pub fn floor_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;

@@ -59,7 +59,6 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
     }
 }
 
-/// Decode bytes of unknown encoding. Returns None for binary data.
 /// [`decode`] that keeps the buffer when it holds UTF-8 already (a large
 /// book is not copied).
 pub fn decode_owned(bytes: Vec<u8>) -> Option<Decoded> {
@@ -76,6 +75,7 @@ pub fn decode_owned(bytes: Vec<u8>) -> Option<Decoded> {
     }
 }
 
+/// Decode bytes of unknown encoding. Returns None for binary data.
 pub fn decode(bytes: &[u8]) -> Option<Decoded> {
     if let Some((enc, bom)) = Encoding::for_bom(bytes) {
         let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);

@@ -193,15 +193,16 @@ struct Line<'a> {
 }
 
 /// Split into lines on CRLF, CR or LF, remembering each line's original char
-/// offset (counted from `chars_base`) and its width. `s` is the whole text
+/// offset (counted from the start of `s`) and its width; also returns the
+/// number of chars in `s`. `s` is the whole text
 /// or a piece of it that ends just after a line feed; a piece that is not
 /// the last one leaves out the empty line after its final line feed (it is
 /// the next piece's first line).
-fn split_lines<'a>(s: &'a str, chars_base: usize, last: bool, report: &mut NormalizeReport) -> (Vec<Line<'a>>, usize) {
+fn split_lines<'a>(s: &'a str, last: bool, report: &mut NormalizeReport) -> (Vec<Line<'a>>, usize) {
     let mut lines = Vec::with_capacity(s.len() / 40 + 1);
     let bytes = s.as_bytes();
     let mut start = 0;
-    let mut chars_before = chars_base;
+    let mut chars_before = 0;
     let push = |lines: &mut Vec<Line<'a>>, text: &'a str, orig_char: usize| {
         lines.push(Line {
             text,
@@ -239,7 +240,7 @@ fn split_lines_par<'a>(s: &'a str, parts: usize, report: &mut NormalizeReport) -
     let pieces = crate::text::line_pieces(s, parts);
     let split: Vec<(Vec<Line<'a>>, usize, NormalizeReport)> = par_map(&pieces, |p| {
         let mut r = NormalizeReport::default();
-        let (lines, chars) = split_lines(&s[p.clone()], 0, p.end == s.len(), &mut r);
+        let (lines, chars) = split_lines(&s[p.clone()], p.end == s.len(), &mut r);
         (lines, chars, r)
     });
     let mut lines = Vec::with_capacity(split.iter().map(|p| p.0.len()).sum());
@@ -308,7 +309,7 @@ fn normalize_in(original: &str, parts: usize) -> (TextBuilder, NormalizeReport) 
     let lines = if parts > 1 {
         split_lines_par(original, parts, &mut report)
     } else {
-        split_lines(original, 0, true, &mut report).0
+        split_lines(original, true, &mut report).0
     };
     let wrap = wrap_width(&lines);
     // Whether line `idx` is joined to the next one (a hard wrap).
