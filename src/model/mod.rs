@@ -14,6 +14,7 @@ pub mod hub;
 pub mod linear;
 pub mod ops;
 pub mod qkernel;
+pub mod rows;
 pub mod source;
 pub mod template;
 pub mod tokenizer;

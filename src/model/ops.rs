@@ -10,7 +10,9 @@
 
 use candle_core::backend::BackendStorage;
 use candle_core::quantized::QMatMul;
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Module, Result, Shape, Storage, Tensor, D};
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Module, Result, Shape, Storage, Tensor, D,
+};
 use std::sync::{Arc, Mutex};
 
 type Backward = dyn Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + Sync;
@@ -158,6 +160,71 @@ fn attach_sum(
             grad_input: Box::new(grad_input),
         })),
     )
+}
+
+type Backward3 = dyn Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor, Tensor)> + Send + Sync;
+
+/// Forward: the value of `result`, computed from three inputs; backward:
+/// `grads(a, b, c, result, g)` gives the gradients of all three.
+struct Attach3 {
+    result: Mutex<Option<Tensor>>,
+    grads: Box<Backward3>,
+}
+
+impl CustomOp3 for Attach3 {
+    fn name(&self) -> &'static str {
+        "dramatis-attach3"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        cpu_copy(&self.result)
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        _: &candle_core::CudaStorage,
+        _: &Layout,
+        _: &candle_core::CudaStorage,
+        _: &Layout,
+        _: &candle_core::CudaStorage,
+        _: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        cuda_copy(&self.result)
+    }
+
+    #[cfg(feature = "metal")]
+    fn metal_fwd(
+        &self,
+        _: &candle_core::MetalStorage,
+        _: &Layout,
+        _: &candle_core::MetalStorage,
+        _: &Layout,
+        _: &candle_core::MetalStorage,
+        _: &Layout,
+    ) -> Result<(candle_core::MetalStorage, Shape)> {
+        metal_copy(&self.result)
+    }
+
+    fn bwd(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        c: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (ga, gb, gc) = (self.grads)(&a.detach(), &b.detach(), &c.detach(), &res.detach(), grad)?;
+        Ok((Some(ga), Some(gb), Some(gc)))
+    }
 }
 
 /// True when `t` is (or depends on) a trainable variable.
@@ -318,25 +385,158 @@ pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
     })
 }
 
-/// Attention probabilities: softmax of `x · scale (+ mask)` over the last
-/// dimension, `mask` broadcast over the leading ones. The graph keeps `x`
-/// and the probabilities, not the scaled and masked scores in between.
-pub fn scaled_masked_softmax(x: &Tensor, scale: f64, mask: Option<&Tensor>) -> Result<Tensor> {
-    let z = (x.detach() * scale)?;
-    let z = match mask {
-        Some(m) => z.broadcast_add(m)?,
-        None => z,
+/// Attention `softmax(q·kᵀ·scale + mask)·v` for `q` of shape `[…, rows, d]`
+/// and `k`, `v` of `[…, keys, d]`, `mask` (additive) broadcast over the
+/// leading dimensions. In training the graph keeps q, k, v and the output
+/// only: the scores and probabilities, `rows × keys` per head, exist only
+/// while one layer computes them, and its backward pass computes them again
+/// (one more `q·kᵀ`) instead of every layer holding them until then.
+pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, mask: Option<&Tensor>) -> Result<Tensor> {
+    let mask = mask.cloned();
+    let probs = move |q: &Tensor, k: &Tensor| -> Result<Tensor> {
+        let z = q.matmul(&k.t()?)?;
+        if fast(&z) {
+            return z.apply_op1_no_bwd(&ScaledSoftmax {
+                scale: scale as f32,
+                mask: mask.clone(),
+            });
+        }
+        let z = (z * scale)?;
+        let z = match &mask {
+            Some(m) => z.broadcast_add(m)?,
+            None => z,
+        };
+        candle_nn::ops::softmax_last_dim(&z)
     };
-    let y = candle_nn::ops::softmax_last_dim(&z.contiguous()?)?;
-    drop(z);
-    if !tracks(x) {
-        return Ok(y);
+    let out = probs(&q.detach(), &k.detach())?.matmul(&v.detach())?;
+    if !(tracks(q) || tracks(k) || tracks(v)) {
+        return Ok(out);
     }
-    attach(x, y, move |g, y| {
-        // scale · y·(g − Σ g·y); masked positions have y = 0.
-        let s = (g * y)?.sum_keepdim(D::Minus1)?;
-        y.mul(&g.broadcast_sub(&s)?)? * scale
-    })
+    let out = plain(out)?;
+    q.apply_op3_arc(
+        k,
+        v,
+        Arc::new(Box::new(Attach3 {
+            result: Mutex::new(Some(out)),
+            grads: Box::new(move |q, k, v, o, g| {
+                let g = g.contiguous()?;
+                let p = probs(q, k)?;
+                let dv = p.t()?.matmul(&g)?;
+                let dp = g.matmul(&v.t()?)?;
+                let ds = if fast(&dp) {
+                    p.apply_op2_no_bwd(&dp, &SoftmaxBackward { scale: scale as f32 })?
+                } else {
+                    // Σ_j p·dp over a row is g·o (o = p·v).
+                    let d = (&g * o)?.sum_keepdim(D::Minus1)?;
+                    (p * dp.broadcast_sub(&d)?)?.affine(scale, 0.0)?
+                };
+                Ok((ds.matmul(k)?, ds.t()?.matmul(q)?, dv))
+            }),
+        })),
+    )
+}
+
+/// Whether the CPU row kernels ([`super::rows`]) can take `t`.
+fn fast(t: &Tensor) -> bool {
+    t.device().is_cpu() && t.dtype() == DType::F32
+}
+
+/// The contiguous f32 values of a CPU storage.
+fn f32s<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    match (s, l.contiguous_offsets()) {
+        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
+        _ => candle_core::bail!("a row kernel needs contiguous f32 values"),
+    }
+}
+
+/// Runs `f` on the contiguous f32 values of `t` (a CPU tensor).
+fn with_f32s<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
+    let t = t.contiguous()?;
+    let (st, l) = t.storage_and_layout();
+    match &*st {
+        Storage::Cpu(s) => f(f32s(s, l)?),
+        _ => candle_core::bail!("a row kernel needs a CPU tensor"),
+    }
+}
+
+/// A destination for a row kernel that writes every element.
+fn dst(n: usize) -> Vec<f32> {
+    vec![0f32; n]
+}
+
+/// Softmax of `x · scale + mask` over the last dimension in one pass.
+struct ScaledSoftmax {
+    scale: f32,
+    mask: Option<Tensor>,
+}
+
+impl CustomOp1 for ScaledSoftmax {
+    fn name(&self) -> &'static str {
+        "dramatis-scaled-softmax"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32s(s, l)?;
+        let cols = l.dims().last().copied().unwrap_or(1);
+        let mut out = dst(x.len());
+        match &self.mask {
+            Some(m) => with_f32s(m, |m| {
+                super::rows::softmax(x, &mut out, cols, Some(m), self.scale);
+                Ok(())
+            })?,
+            None => super::rows::softmax(x, &mut out, cols, None, self.scale),
+        }
+        Ok((CpuStorage::F32(out), l.shape().clone()))
+    }
+}
+
+/// Softmax's backward pass from the probabilities and their gradient.
+struct SoftmaxBackward {
+    scale: f32,
+}
+
+impl CustomOp2 for SoftmaxBackward {
+    fn name(&self) -> &'static str {
+        "dramatis-softmax-backward"
+    }
+
+    fn cpu_fwd(&self, p: &CpuStorage, lp: &Layout, dp: &CpuStorage, ldp: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (p, dp) = (f32s(p, lp)?, f32s(dp, ldp)?);
+        let cols = lp.dims().last().copied().unwrap_or(1);
+        let mut out = dst(p.len());
+        super::rows::softmax_backward(p, dp, &mut out, cols, self.scale);
+        Ok((CpuStorage::F32(out), lp.shape().clone()))
+    }
+}
+
+/// SiLU(a)·b in one pass; the graph keeps a and b, not SiLU(a).
+struct SwiGlu;
+
+impl CustomOp2 for SwiGlu {
+    fn name(&self) -> &'static str {
+        "dramatis-swiglu"
+    }
+
+    fn cpu_fwd(&self, a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (a, b) = (f32s(a, la)?, f32s(b, lb)?);
+        let mut out = dst(a.len());
+        super::rows::swiglu(a, b, &mut out);
+        Ok((CpuStorage::F32(out), la.shape().clone()))
+    }
+
+    fn bwd(&self, a: &Tensor, b: &Tensor, _: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let mut da = g.flatten_all()?.to_vec1::<f32>()?;
+        let mut db = dst(da.len());
+        with_f32s(a, |a| {
+            with_f32s(b, |b| {
+                super::rows::swiglu_backward(a, b, &mut da, &mut db);
+                Ok(())
+            })
+        })?;
+        let da = Tensor::from_vec(da, a.shape(), a.device())?;
+        let db = Tensor::from_vec(db, b.shape(), b.device())?;
+        Ok((Some(da), Some(db)))
+    }
 }
 
 /// Rotary embedding in the Hugging Face layout (halves rotated), `x` of
@@ -352,7 +552,15 @@ pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
     })
 }
 
-/// SiLU(a)·b, the gated MLP's activation (composite: candle's silu has a backward).
+/// SiLU(a)·b, the gated MLP's activation: one pass with its own backward
+/// on the CPU in f32, candle's ops elsewhere.
 pub fn swiglu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    a.silu()? * b
+    if !(fast(a) && a.is_contiguous() && b.is_contiguous() && a.dims() == b.dims()) {
+        return a.silu()? * b;
+    }
+    if tracks(a) || tracks(b) {
+        a.apply_op2_arc(b, Arc::new(Box::new(SwiGlu)))
+    } else {
+        a.apply_op2_no_bwd(b, &SwiGlu)
+    }
 }

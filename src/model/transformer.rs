@@ -332,10 +332,7 @@ impl Block {
         // Grouped-query attention without copying k/v: the `rep` query
         // heads that share a kv head are stacked along the sequence axis.
         let q = q.contiguous()?.reshape((b, nkv, rep * l, hd))?;
-        let scores = q.matmul(&k.t()?)?;
-        let p = ops::scaled_masked_softmax(&scores, 1.0 / (hd as f64).sqrt(), ctx.mask.as_ref())?;
-        let att = p
-            .matmul(&v)?
+        let att = ops::attention(&q, &k, &v, 1.0 / (hd as f64).sqrt(), ctx.mask.as_ref())?
             .reshape((b, nh, l, hd))?
             .transpose(1, 2)?
             .reshape((b, l, nh * hd))?;

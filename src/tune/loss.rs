@@ -47,17 +47,14 @@ pub fn fused_nll(rows: &Tensor, head: &crate::model::ops::Frozen, targets: &[u32
         let vocab = logits.dim(1)?;
         let mut v: Vec<f32> = logits.flatten_all()?.to_vec1()?;
         let tg = &targets[c0..c0 + c];
+        // Each row becomes e^(logit − max) (vectorised), with its sum.
+        let mut sums = vec![0f32; c];
+        crate::model::rows::exp_rows(&mut v, vocab, &mut sums);
         let losses: Vec<f64> = v
             .par_chunks_mut(vocab)
-            .zip(tg.par_iter())
-            .map(|(row, &t)| {
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0f64;
-                for x in row.iter_mut() {
-                    let e = (*x - max).exp();
-                    *x = e;
-                    sum += e as f64;
-                }
+            .zip(tg.par_iter().zip(sums.par_iter()))
+            .map(|(row, (&t, &sum))| {
+                let sum = sum as f64;
                 let p_t = row[t as usize] as f64 / sum;
                 if want_grad {
                     let inv = (1.0 / sum) as f32 / n as f32;

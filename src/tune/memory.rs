@@ -60,7 +60,11 @@ fn training_bytes(model: &Model, cfg: &TrainConfig, len: usize, k: usize) -> u64
     // one again, its activations and their gradients exist together.
     let input = (cfg.batch_size.max(1) * len.max(1) * m.hidden_size * 4) as f64;
     let recompute = if k > 0 { 2.0 * per_layer } else { 0.0 };
-    let activations = recompute + k as f64 * input + (m.num_layers - k) as f64 * per_layer;
+    // Attention's scores and probabilities (and their gradients in the
+    // backward pass) exist for one layer at a time.
+    let (b, l) = (cfg.batch_size.max(1) as f64, len.max(1) as f64);
+    let scores = 4.0 * b * m.num_heads as f64 * l * l * 4.0;
+    let activations = scores + recompute + k as f64 * input + (m.num_layers - k) as f64 * per_layer;
     let h = m.hidden_size as f64;
     let i = m.intermediate_size as f64;
     // The adapter: weights, gradients and two AdamW moments, in f32.
@@ -82,16 +86,17 @@ fn training_bytes(model: &Model, cfg: &TrainConfig, len: usize, k: usize) -> u64
     (model.net.weight_bytes() as f64 + adapter + activations + BASE_BYTES) as u64
 }
 
-/// What one layer keeps for the backward pass, in bytes: attention scores,
-/// softmax and dropout-free probabilities (3 × heads × L²), the MLP's gate,
-/// up, activation and product (4 × L × I), and about a dozen hidden-size
+/// What one layer keeps for the backward pass, in bytes: the MLP's gate,
+/// up and product plus one more such tensor for the backward pass's
+/// temporaries (4 × L × I), and about a dozen hidden-size
 /// tensors (norms, q, k, v, attention output, residuals), in f32, with the
-/// graph's overhead.
+/// graph's overhead. Attention's L × L scores are not kept
+/// ([`crate::model::ops::attention`]).
 fn layer_activation_bytes(model: &Model, cfg: &TrainConfig, len: usize) -> f64 {
     let m = &model.net.cfg;
     let (b, l) = (cfg.batch_size.max(1) as f64, len.max(1) as f64);
-    let (h, i, heads) = (m.hidden_size as f64, m.intermediate_size as f64, m.num_heads as f64);
-    b * (3.0 * heads * l * l + 4.0 * l * i + 12.0 * l * h) * 4.0 * GRAPH_FACTOR
+    let (h, i) = (m.hidden_size as f64, m.intermediate_size as f64);
+    b * (4.0 * l * i + 12.0 * l * h) * 4.0 * GRAPH_FACTOR
 }
 
 /// What a training run tries to stay within: 2.5 GiB (a laptop with 8 GB

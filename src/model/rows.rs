@@ -1,0 +1,369 @@
+//! Row kernels for training's elementwise work on the CPU: softmax (with the
+//! scale and additive mask folded in), softmax's backward pass, and the
+//! SwiGLU activation with its backward pass, each one pass over memory with
+//! a polynomial `exp` that the compiler vectorises. Each public function runs
+//! the same code compiled for AVX-512, AVX2+FMA or the portable path, as
+//! [`super::cpu::path`] says.
+
+use super::cpu::{self, Path};
+
+const LOG2E: f32 = std::f32::consts::LOG2_E;
+const LN2_HI: f32 = 0.693_145_75;
+const LN2_LO: f32 = 1.428_606_8e-6;
+/// Below this `exp` is taken as 0 (e^-87.3 is the smallest normal f32).
+const EXP_LOW: f32 = -87.0;
+const EXP_HIGH: f32 = 88.5;
+
+/// `e^x` within 2 ulp for normal results; 0 below −87 (and for −∞).
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    let c = x.clamp(EXP_LOW, EXP_HIGH);
+    // c = n·ln2 + r with |r| ≤ ln2/2; 1.5·2²³ rounds to the nearest integer.
+    let n = (c * LOG2E + 12_582_912.0) - 12_582_912.0;
+    let r = c - n * LN2_HI - n * LN2_LO;
+    let p = 1.0 / 720.0;
+    let p = p * r + 1.0 / 120.0;
+    let p = p * r + 1.0 / 24.0;
+    let p = p * r + 1.0 / 6.0;
+    let p = p * r + 0.5;
+    let p = p * r + 1.0;
+    let p = p * r + 1.0;
+    let scale = f32::from_bits(((n as i32 + 127) << 23) as u32);
+    if x < EXP_LOW {
+        0.0
+    } else {
+        p * scale
+    }
+}
+
+const LANES: usize = 16;
+
+/// Largest element (−∞ for an empty row), in independent lanes so that it
+/// vectorises.
+#[inline(always)]
+fn max_of(row: &[f32]) -> f32 {
+    let mut m = [f32::NEG_INFINITY; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            m[i] = if c[i] > m[i] { c[i] } else { m[i] };
+        }
+    }
+    let mut best = tail.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for v in m {
+        best = best.max(v);
+    }
+    best
+}
+
+/// `row ← e^(row − max)`, returning the sum.
+#[inline(always)]
+fn exp_shifted(row: &mut [f32], max: f32) -> f32 {
+    let mut s = [0f32; LANES];
+    let mut chunks = row.chunks_exact_mut(LANES);
+    for c in &mut chunks {
+        for i in 0..LANES {
+            let e = exp(c[i] - max);
+            c[i] = e;
+            s[i] += e;
+        }
+    }
+    let mut sum = 0f32;
+    for x in chunks.into_remainder() {
+        *x = exp(*x - max);
+        sum += *x;
+    }
+    sum + s.iter().sum::<f32>()
+}
+
+#[inline(always)]
+fn softmax_row(x: &[f32], out: &mut [f32], mask: Option<&[f32]>, scale: f32) {
+    match mask {
+        Some(m) => {
+            for ((o, x), m) in out.iter_mut().zip(x).zip(m) {
+                *o = x * scale + m;
+            }
+        }
+        None => {
+            for (o, x) in out.iter_mut().zip(x) {
+                *o = x * scale;
+            }
+        }
+    }
+    let max = max_of(out);
+    if max == f32::NEG_INFINITY {
+        out.fill(0.0);
+        return;
+    }
+    let inv = 1.0 / exp_shifted(out, max);
+    out.iter_mut().for_each(|x| *x *= inv);
+}
+
+/// `out ← p · (dp − Σ p·dp) · scale`, softmax's backward pass for one row.
+#[inline(always)]
+fn softmax_backward_row(p: &[f32], dp: &[f32], out: &mut [f32], scale: f32) {
+    let mut s = [0f32; LANES];
+    let (pc, dc) = (p.chunks_exact(LANES), dp.chunks_exact(LANES));
+    let tail: f32 = pc.remainder().iter().zip(dc.remainder()).map(|(a, b)| a * b).sum();
+    for (a, b) in pc.zip(dc) {
+        for i in 0..LANES {
+            s[i] += a[i] * b[i];
+        }
+    }
+    let d = tail + s.iter().sum::<f32>();
+    for ((o, p), g) in out.iter_mut().zip(p).zip(dp) {
+        *o = p * (g - d) * scale;
+    }
+}
+
+#[inline(always)]
+fn silu_mul(a: f32, b: f32) -> f32 {
+    a / (1.0 + exp(-a)) * b
+}
+
+#[inline(always)]
+fn swiglu_rows(a: &[f32], b: &[f32], out: &mut [f32]) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *o = silu_mul(a, b);
+    }
+}
+
+/// `da ← g·b·σ(a)·(1 + a·(1 − σ(a)))`, `db ← g·a·σ(a)`, `g` overwritten by `da`.
+#[inline(always)]
+fn swiglu_backward_rows(a: &[f32], b: &[f32], g_da: &mut [f32], db: &mut [f32]) {
+    for (((g, db), &a), &b) in g_da.iter_mut().zip(db.iter_mut()).zip(a).zip(b) {
+        let s = 1.0 / (1.0 + exp(-a));
+        let gv = *g;
+        *db = gv * a * s;
+        *g = gv * b * s * (1.0 + a * (1.0 - s));
+    }
+}
+
+/// The path, read once.
+fn path() -> Path {
+    static PATH: std::sync::OnceLock<Path> = std::sync::OnceLock::new();
+    *PATH.get_or_init(cpu::path)
+}
+
+/// Defines `$name` running `$body` compiled for the CPU's path (the body
+/// must not hand work to closures run elsewhere: they would not inherit it).
+macro_rules! dispatch {
+    (fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+        fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn imp($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            unsafe fn avx512($($arg: $ty),*) { imp($($arg),*) }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2($($arg: $ty),*) { imp($($arg),*) }
+            match path() {
+                // SAFETY: the path is one this CPU supports (cpu::path only lowers it).
+                #[cfg(target_arch = "x86_64")]
+                Path::Avx512 => unsafe { avx512($($arg),*) },
+                #[cfg(target_arch = "x86_64")]
+                Path::Avx2 => unsafe { avx2($($arg),*) },
+                _ => imp($($arg),*),
+            }
+        }
+    };
+}
+
+/// Rows per parallel piece of the row kernels.
+const ROWS: usize = 16;
+
+dispatch! {
+    fn softmax_block(x: &[f32], out: &mut [f32], cols: usize, mask: Option<&[f32]>, first: usize, mask_rows: usize, scale: f32) {
+        for (i, (o, x)) in out.chunks_mut(cols).zip(x.chunks(cols)).enumerate() {
+            let r = (first + i) % mask_rows;
+            softmax_row(x, o, mask.map(|m| &m[r * cols..(r + 1) * cols]), scale);
+        }
+    }
+}
+
+/// `out ←` the softmax of `x · scale + mask` over each row of `cols` values;
+/// `mask` holds whole rows (row r uses mask row r mod their number).
+pub fn softmax(x: &[f32], out: &mut [f32], cols: usize, mask: Option<&[f32]>, scale: f32) {
+    use rayon::prelude::*;
+    let cols = cols.max(1);
+    let mask_rows = mask.map_or(1, |m| (m.len() / cols).max(1));
+    out.par_chunks_mut(cols * ROWS)
+        .zip(x.par_chunks(cols * ROWS))
+        .enumerate()
+        .for_each(|(blk, (o, x))| softmax_block(x, o, cols, mask, blk * ROWS, mask_rows, scale));
+}
+
+dispatch! {
+    fn softmax_backward_block(p: &[f32], dp: &[f32], out: &mut [f32], cols: usize, scale: f32) {
+        for ((o, p), dp) in out.chunks_mut(cols).zip(p.chunks(cols)).zip(dp.chunks(cols)) {
+            softmax_backward_row(p, dp, o, scale);
+        }
+    }
+}
+
+/// Softmax's backward pass over rows of `cols` values: `out ← p · (dp − Σ
+/// p·dp) · scale`, `p` the probabilities and `dp` their gradient.
+pub fn softmax_backward(p: &[f32], dp: &[f32], out: &mut [f32], cols: usize, scale: f32) {
+    use rayon::prelude::*;
+    let cols = cols.max(1);
+    out.par_chunks_mut(cols * ROWS)
+        .zip(p.par_chunks(cols * ROWS))
+        .zip(dp.par_chunks(cols * ROWS))
+        .for_each(|((o, p), dp)| softmax_backward_block(p, dp, o, cols, scale));
+}
+
+/// Elements per parallel piece of the SwiGLU kernels.
+const PIECE: usize = 1 << 14;
+
+dispatch! {
+    fn swiglu_block(a: &[f32], b: &[f32], out: &mut [f32]) {
+        swiglu_rows(a, b, out)
+    }
+}
+
+/// `out ← silu(a) · b`.
+pub fn swiglu(a: &[f32], b: &[f32], out: &mut [f32]) {
+    use rayon::prelude::*;
+    out.par_chunks_mut(PIECE)
+        .zip(a.par_chunks(PIECE))
+        .zip(b.par_chunks(PIECE))
+        .for_each(|((o, a), b)| swiglu_block(a, b, o));
+}
+
+dispatch! {
+    fn swiglu_backward_block(a: &[f32], b: &[f32], g: &mut [f32], db: &mut [f32]) {
+        swiglu_backward_rows(a, b, g, db)
+    }
+}
+
+/// SwiGLU's backward pass: `g` (the output's gradient) becomes `a`'s
+/// gradient and `db` is filled with `b`'s.
+pub fn swiglu_backward(a: &[f32], b: &[f32], g: &mut [f32], db: &mut [f32]) {
+    use rayon::prelude::*;
+    g.par_chunks_mut(PIECE)
+        .zip(db.par_chunks_mut(PIECE))
+        .zip(a.par_chunks(PIECE))
+        .zip(b.par_chunks(PIECE))
+        .for_each(|(((g, db), a), b)| swiglu_backward_block(a, b, g, db));
+}
+
+dispatch! {
+    fn exp_row(row: &mut [f32], sum: &mut f32) {
+        let max = max_of(row);
+        *sum = exp_shifted(row, max);
+    }
+}
+
+/// `row ← e^(row − max(row))` for each row of `cols` values, in place; the
+/// rows' sums go to `sums`.
+pub fn exp_rows(x: &mut [f32], cols: usize, sums: &mut [f32]) {
+    use rayon::prelude::*;
+    x.par_chunks_mut(cols.max(1))
+        .zip(sums.par_iter_mut())
+        .for_each(|(row, s)| exp_row(row, s));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_is_close_to_the_library_one() {
+        let mut worst = 0f64;
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let (a, b) = (exp(x) as f64, (x as f64).exp());
+            worst = worst.max(((a - b) / b).abs());
+            x += 0.0137;
+        }
+        assert!(worst < 5e-7, "relative error {worst}");
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp(-100.0), 0.0);
+        assert_eq!(exp(0.0), 1.0);
+    }
+
+    fn reference_softmax(x: &[f32], mask: &[f32], scale: f32) -> Vec<f32> {
+        let z: Vec<f64> = x.iter().zip(mask).map(|(x, m)| (*x * scale + m) as f64).collect();
+        let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = z.iter().map(|z| (z - max).exp()).collect();
+        let s: f64 = e.iter().sum();
+        e.iter().map(|e| (e / s) as f32).collect()
+    }
+
+    #[test]
+    fn softmax_rows_match_a_plain_softmax() {
+        // 37 rows of 45 (not a multiple of the lane count), a causal mask of
+        // 9 rows repeated.
+        let (rows, cols, mrows) = (37, 45, 9);
+        let mut rng = crate::random::Rng::new(3);
+        let x: Vec<f32> = (0..rows * cols).map(|_| (rng.uniform() as f32 - 0.5) * 40.0).collect();
+        let mask: Vec<f32> = (0..mrows * cols)
+            .map(|i| {
+                if i % cols > i / cols + 30 {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut y = vec![0f32; x.len()];
+        softmax(&x, &mut y, cols, Some(&mask), 0.7);
+        for r in 0..rows {
+            let m = &mask[(r % mrows) * cols..(r % mrows + 1) * cols];
+            let want = reference_softmax(&x[r * cols..(r + 1) * cols], m, 0.7);
+            for (c, (a, b)) in y[r * cols..(r + 1) * cols].iter().zip(&want).enumerate() {
+                assert!((a - b).abs() < 1e-6, "row {r} col {c}: {a} vs {b}");
+                if m[c] == f32::NEG_INFINITY {
+                    assert_eq!(*a, 0.0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn softmax_backward_matches_the_formula() {
+        let (rows, cols) = (21, 33);
+        let mut rng = crate::random::Rng::new(4);
+        let x: Vec<f32> = (0..rows * cols).map(|_| (rng.uniform() as f32 - 0.5) * 8.0).collect();
+        let dp: Vec<f32> = (0..rows * cols).map(|_| rng.uniform() as f32 - 0.5).collect();
+        let mut p = vec![0f32; x.len()];
+        softmax(&x, &mut p, cols, None, 1.0);
+        let mut out = vec![0f32; x.len()];
+        softmax_backward(&p, &dp, &mut out, cols, 0.5);
+        for r in 0..rows {
+            let row = r * cols..(r + 1) * cols;
+            let d: f64 = p[row.clone()]
+                .iter()
+                .zip(&dp[row.clone()])
+                .map(|(a, b)| (a * b) as f64)
+                .sum();
+            for c in row {
+                let want = p[c] as f64 * (dp[c] as f64 - d) * 0.5;
+                assert!((out[c] as f64 - want).abs() < 1e-6, "at {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn swiglu_and_its_gradients_match_the_formulas() {
+        let n = 3 * PIECE + 77;
+        let mut rng = crate::random::Rng::new(5);
+        let a: Vec<f32> = (0..n).map(|_| (rng.uniform() as f32 - 0.5) * 30.0).collect();
+        let b: Vec<f32> = (0..n).map(|_| rng.uniform() as f32 - 0.5).collect();
+        let g: Vec<f32> = (0..n).map(|_| rng.uniform() as f32 - 0.5).collect();
+        let mut y = vec![0f32; n];
+        swiglu(&a, &b, &mut y);
+        let (mut da, mut db) = (g.clone(), vec![0f32; n]);
+        swiglu_backward(&a, &b, &mut da, &mut db);
+        for i in 0..n {
+            let (a, b, g) = (a[i] as f64, b[i] as f64, g[i] as f64);
+            let s = 1.0 / (1.0 + (-a).exp());
+            let close = |x: f32, want: f64| (x as f64 - want).abs() <= 1e-6 * (1.0 + want.abs());
+            assert!(close(y[i], a * s * b), "y at {i}");
+            assert!(close(db[i], g * a * s), "db at {i}");
+            assert!(close(da[i], g * b * s * (1.0 + a * (1.0 - s))), "da at {i}");
+        }
+    }
+}
