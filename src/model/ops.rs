@@ -8,68 +8,33 @@
 //! the op's analytic input gradient. When nothing upstream needs a gradient
 //! (inference), the fast result is returned as is.
 
-use candle_core::backend::BackendStorage;
 use candle_core::quantized::QMatMul;
 use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Module, Result, Shape, Storage, Tensor, D,
 };
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 type Backward = dyn Fn(&Tensor, &Tensor) -> Result<Tensor> + Send + Sync;
 
-/// Forward: the value of `result`; backward: `grad_input(g, result)` for
-/// `input`. The result waits in the op until the forward copies it out and
-/// is then dropped, so the graph holds one copy of it (the op's output), not
-/// two.
+/// The forward passes of the attach ops are never run: their results are
+/// computed outside the graph and joined to it with candle's
+/// `with_op*_result` (Dramatis' patch in `vendor/candle-core`), which
+/// shares the result's storage instead of copying it.
+fn not_run() -> Result<(CpuStorage, Shape)> {
+    candle_core::bail!("an attached op's forward pass is computed outside the graph")
+}
+
+/// Backward: `grad_input(g, result)` for the input.
 struct Attach {
-    result: Mutex<Option<Tensor>>,
     grad_input: Box<Backward>,
 }
 
-/// `t` in a plain buffer starting at offset 0, as the ops' forward copies it.
+/// `t` in a plain buffer starting at offset 0.
 fn plain(t: Tensor) -> Result<Tensor> {
     if t.is_contiguous() && t.layout().start_offset() == 0 {
         Ok(t)
     } else {
         t.copy()
-    }
-}
-
-/// The result waiting in an op until its forward copies it out.
-fn take(stash: &Mutex<Option<Tensor>>) -> Result<Tensor> {
-    stash
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .ok_or_else(|| candle_core::Error::Msg("an attached result was used twice".into()))
-}
-
-fn cpu_copy(stash: &Mutex<Option<Tensor>>) -> Result<(CpuStorage, Shape)> {
-    let r = take(stash)?;
-    let (st, l) = r.storage_and_layout();
-    match &*st {
-        Storage::Cpu(s) => Ok((s.try_clone(l)?, l.shape().clone())),
-        _ => candle_core::bail!("an attached result is not on the CPU"),
-    }
-}
-
-#[cfg(feature = "cuda")]
-fn cuda_copy(stash: &Mutex<Option<Tensor>>) -> Result<(candle_core::CudaStorage, Shape)> {
-    let r = take(stash)?;
-    let (st, l) = r.storage_and_layout();
-    match &*st {
-        Storage::Cuda(s) => Ok((s.try_clone(l)?, l.shape().clone())),
-        _ => candle_core::bail!("an attached result is not on the GPU"),
-    }
-}
-
-#[cfg(feature = "metal")]
-fn metal_copy(stash: &Mutex<Option<Tensor>>) -> Result<(candle_core::MetalStorage, Shape)> {
-    let r = take(stash)?;
-    let (st, l) = r.storage_and_layout();
-    match &*st {
-        Storage::Metal(s) => Ok((s.try_clone(l)?, l.shape().clone())),
-        _ => candle_core::bail!("an attached result is not on the GPU"),
     }
 }
 
@@ -79,17 +44,7 @@ impl CustomOp1 for Attach {
     }
 
     fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
-        cpu_copy(&self.result)
-    }
-
-    #[cfg(feature = "cuda")]
-    fn cuda_fwd(&self, _: &candle_core::CudaStorage, _: &Layout) -> Result<(candle_core::CudaStorage, Shape)> {
-        cuda_copy(&self.result)
-    }
-
-    #[cfg(feature = "metal")]
-    fn metal_fwd(&self, _: &candle_core::MetalStorage, _: &Layout) -> Result<(candle_core::MetalStorage, Shape)> {
-        metal_copy(&self.result)
+        not_run()
     }
 
     fn bwd(&self, _: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
@@ -99,11 +54,10 @@ impl CustomOp1 for Attach {
 
 type BackwardOpt = dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync;
 
-/// Forward: the value of `result`, which is `f(input) + addend`; backward:
-/// `grad_input(g)` for `input` and `g` itself for `addend`. One tensor in
-/// the graph where `f(input)`, `addend` and their sum would be three.
+/// For a result that is `f(input) + addend`, backward: `grad_input(g)` for
+/// `input` and `g` itself for `addend`. One tensor in the graph where
+/// `f(input)`, `addend` and their sum would be three.
 struct AttachSum {
-    result: Mutex<Option<Tensor>>,
     grad_input: Box<BackwardOpt>,
 }
 
@@ -113,29 +67,7 @@ impl CustomOp2 for AttachSum {
     }
 
     fn cpu_fwd(&self, _: &CpuStorage, _: &Layout, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
-        cpu_copy(&self.result)
-    }
-
-    #[cfg(feature = "cuda")]
-    fn cuda_fwd(
-        &self,
-        _: &candle_core::CudaStorage,
-        _: &Layout,
-        _: &candle_core::CudaStorage,
-        _: &Layout,
-    ) -> Result<(candle_core::CudaStorage, Shape)> {
-        cuda_copy(&self.result)
-    }
-
-    #[cfg(feature = "metal")]
-    fn metal_fwd(
-        &self,
-        _: &candle_core::MetalStorage,
-        _: &Layout,
-        _: &candle_core::MetalStorage,
-        _: &Layout,
-    ) -> Result<(candle_core::MetalStorage, Shape)> {
-        metal_copy(&self.result)
+        not_run()
     }
 
     fn bwd(&self, _: &Tensor, _: &Tensor, _: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
@@ -152,11 +84,10 @@ fn attach_sum(
     result: Tensor,
     grad_input: impl Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync + 'static,
 ) -> Result<Tensor> {
-    let result = plain(result)?;
-    input.apply_op2_arc(
+    input.with_op2_result(
         addend,
+        &plain(result)?,
         Arc::new(Box::new(AttachSum {
-            result: Mutex::new(Some(result)),
             grad_input: Box::new(grad_input),
         })),
     )
@@ -164,10 +95,9 @@ fn attach_sum(
 
 type Backward3 = dyn Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor, Tensor)> + Send + Sync;
 
-/// Forward: the value of `result`, computed from three inputs; backward:
-/// `grads(a, b, c, result, g)` gives the gradients of all three.
+/// For a result computed from three inputs, backward: `grads(a, b, c,
+/// result, g)` gives the gradients of all three.
 struct Attach3 {
-    result: Mutex<Option<Tensor>>,
     grads: Box<Backward3>,
 }
 
@@ -185,33 +115,7 @@ impl CustomOp3 for Attach3 {
         _: &CpuStorage,
         _: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        cpu_copy(&self.result)
-    }
-
-    #[cfg(feature = "cuda")]
-    fn cuda_fwd(
-        &self,
-        _: &candle_core::CudaStorage,
-        _: &Layout,
-        _: &candle_core::CudaStorage,
-        _: &Layout,
-        _: &candle_core::CudaStorage,
-        _: &Layout,
-    ) -> Result<(candle_core::CudaStorage, Shape)> {
-        cuda_copy(&self.result)
-    }
-
-    #[cfg(feature = "metal")]
-    fn metal_fwd(
-        &self,
-        _: &candle_core::MetalStorage,
-        _: &Layout,
-        _: &candle_core::MetalStorage,
-        _: &Layout,
-        _: &candle_core::MetalStorage,
-        _: &Layout,
-    ) -> Result<(candle_core::MetalStorage, Shape)> {
-        metal_copy(&self.result)
+        not_run()
     }
 
     fn bwd(
@@ -243,11 +147,12 @@ pub fn attach(
     if !tracks(input) {
         return Ok(result);
     }
-    let result = plain(result)?;
-    input.apply_op1_arc(Arc::new(Box::new(Attach {
-        result: Mutex::new(Some(result)),
-        grad_input: Box::new(grad_input),
-    })))
+    input.with_op1_result(
+        &plain(result)?,
+        Arc::new(Box::new(Attach {
+            grad_input: Box::new(grad_input),
+        })),
+    )
 }
 
 /// From this many rows on, a product with Dramatis' quantized weights runs
@@ -373,6 +278,18 @@ pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
     }
     let w = w.clone();
     attach(x, y, move |g, _| {
+        if fast(&xd) && fast(&w) && fast(g) {
+            let mut out = dst(xd.elem_count());
+            with_f32s(&xd, |x| {
+                with_f32s(&w, |w| {
+                    with_f32s(g, |g| {
+                        super::rows::rms_norm_backward(x, w, g, &mut out, eps as f32);
+                        Ok(())
+                    })
+                })
+            })?;
+            return Tensor::from_vec(out, xd.shape(), xd.device());
+        }
         // r·u − x·r³·mean(u·x), u = g·w, r = 1/√(mean(x²)+ε)
         let n = xd.dim(D::Minus1)? as f64;
         let r = (xd.sqr()?.sum_keepdim(D::Minus1)? / n)?
@@ -412,12 +329,11 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, mask: Option<&T
     if !(tracks(q) || tracks(k) || tracks(v)) {
         return Ok(out);
     }
-    let out = plain(out)?;
-    q.apply_op3_arc(
+    q.with_op3_result(
         k,
         v,
+        &plain(out)?,
         Arc::new(Box::new(Attach3 {
-            result: Mutex::new(Some(out)),
             grads: Box::new(move |q, k, v, o, g| {
                 let g = g.contiguous()?;
                 let p = probs(q, k)?;

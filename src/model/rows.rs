@@ -117,6 +117,31 @@ fn softmax_backward_row(p: &[f32], dp: &[f32], out: &mut [f32], scale: f32) {
     }
 }
 
+/// RMSNorm's backward pass for one row: `out ← u·r − x·r³·mean(u·x)`, with
+/// `u = g·w` and `r = 1/√(mean(x²) + ε)`.
+#[inline(always)]
+fn rms_norm_backward_row(x: &[f32], w: &[f32], g: &[f32], out: &mut [f32], eps: f32) {
+    let (mut ss, mut dot) = ([0f32; LANES], [0f32; LANES]);
+    let (xc, wc, gc) = (x.chunks_exact(LANES), w.chunks_exact(LANES), g.chunks_exact(LANES));
+    let (mut ss_t, mut dot_t) = (0f32, 0f32);
+    for ((x, w), g) in xc.remainder().iter().zip(wc.remainder()).zip(gc.remainder()) {
+        ss_t += x * x;
+        dot_t += g * w * x;
+    }
+    for ((x, w), g) in xc.zip(wc).zip(gc) {
+        for i in 0..LANES {
+            ss[i] += x[i] * x[i];
+            dot[i] += g[i] * w[i] * x[i];
+        }
+    }
+    let n = x.len().max(1) as f32;
+    let r = 1.0 / ((ss_t + ss.iter().sum::<f32>()) / n + eps).sqrt();
+    let c = r * r * r * (dot_t + dot.iter().sum::<f32>()) / n;
+    for (((o, x), w), g) in out.iter_mut().zip(x).zip(w).zip(g) {
+        *o = g * w * r - x * c;
+    }
+}
+
 #[inline(always)]
 fn silu_mul(a: f32, b: f32) -> f32 {
     a / (1.0 + exp(-a)) * b
@@ -212,6 +237,26 @@ pub fn softmax_backward(p: &[f32], dp: &[f32], out: &mut [f32], cols: usize, sca
         .zip(p.par_chunks(cols * ROWS))
         .zip(dp.par_chunks(cols * ROWS))
         .for_each(|((o, p), dp)| softmax_backward_block(p, dp, o, cols, scale));
+}
+
+dispatch! {
+    fn rms_norm_backward_block(x: &[f32], w: &[f32], g: &[f32], out: &mut [f32], eps: f32) {
+        let cols = w.len().max(1);
+        for ((o, x), g) in out.chunks_mut(cols).zip(x.chunks(cols)).zip(g.chunks(cols)) {
+            rms_norm_backward_row(x, w, g, o, eps);
+        }
+    }
+}
+
+/// RMSNorm's backward pass over rows of `w.len()` values: `out` is the
+/// gradient of `x` given the output's gradient `g` (the weight `w` frozen).
+pub fn rms_norm_backward(x: &[f32], w: &[f32], g: &[f32], out: &mut [f32], eps: f32) {
+    use rayon::prelude::*;
+    let cols = w.len().max(1);
+    out.par_chunks_mut(cols * ROWS)
+        .zip(x.par_chunks(cols * ROWS))
+        .zip(g.par_chunks(cols * ROWS))
+        .for_each(|((o, x), g)| rms_norm_backward_block(x, w, g, o, eps));
 }
 
 /// Elements per parallel piece of the SwiGLU kernels.
@@ -342,6 +387,32 @@ mod tests {
             for c in row {
                 let want = p[c] as f64 * (dp[c] as f64 - d) * 0.5;
                 assert!((out[c] as f64 - want).abs() < 1e-6, "at {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn rms_norm_backward_matches_the_formula() {
+        let (rows, cols, eps) = (19, 37, 1e-5f32);
+        let mut rng = crate::random::Rng::new(6);
+        let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform() as f32 * 2.0 - 1.0).collect() };
+        let (x, w, g) = (v(rows * cols), v(cols), v(rows * cols));
+        let mut out = vec![0f32; x.len()];
+        rms_norm_backward(&x, &w, &g, &mut out, eps);
+        for r in 0..rows {
+            let row = r * cols..(r + 1) * cols;
+            let n = cols as f64;
+            let ms: f64 = x[row.clone()].iter().map(|x| (x * x) as f64).sum::<f64>() / n;
+            let rr = 1.0 / (ms + eps as f64).sqrt();
+            let dot: f64 = row.clone().map(|i| (g[i] * w[i - r * cols] * x[i]) as f64).sum::<f64>() / n;
+            for i in row {
+                let u = (g[i] * w[i - r * cols]) as f64;
+                let want = u * rr - x[i] as f64 * rr.powi(3) * dot;
+                assert!(
+                    (out[i] as f64 - want).abs() < 1e-5 * (1.0 + want.abs()),
+                    "at {i}: {} vs {want}",
+                    out[i]
+                );
             }
         }
     }

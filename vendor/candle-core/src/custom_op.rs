@@ -213,6 +213,37 @@ impl Tensor {
         self.apply_op2_arc(r, Arc::new(Box::new(c)))
     }
 
+    /// Dramatis: `result`, computed from `self` outside the graph, joined to
+    /// it as the output of `c` (whose backward pass the graph uses); the
+    /// storage is shared, not copied, and `c`'s forward pass is not run.
+    pub fn with_op1_result(&self, result: &Self, c: Arc<Box<dyn CustomOp1 + Send + Sync>>) -> Result<Self> {
+        let op = BackpropOp::new1(self, |s| Op::CustomOp1(s, c.clone()));
+        Ok(result.share_with_op(op))
+    }
+
+    /// Dramatis: [`Tensor::with_op1_result`] for a binary op.
+    pub fn with_op2_result(
+        &self,
+        rhs: &Self,
+        result: &Self,
+        c: Arc<Box<dyn CustomOp2 + Send + Sync>>,
+    ) -> Result<Self> {
+        let op = BackpropOp::new2(self, rhs, |t1, t2| Op::CustomOp2(t1, t2, c.clone()));
+        Ok(result.share_with_op(op))
+    }
+
+    /// Dramatis: [`Tensor::with_op1_result`] for a ternary op.
+    pub fn with_op3_result(
+        &self,
+        t2: &Self,
+        t3: &Self,
+        result: &Self,
+        c: Arc<Box<dyn CustomOp3 + Send + Sync>>,
+    ) -> Result<Self> {
+        let op = BackpropOp::new3(self, t2, t3, |t1, t2, t3| Op::CustomOp3(t1, t2, t3, c.clone()));
+        Ok(result.share_with_op(op))
+    }
+
     /// Applies a ternary custom op.
     pub fn apply_op3_arc(
         &self,

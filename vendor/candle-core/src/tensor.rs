@@ -179,6 +179,20 @@ pub(crate) fn from_storage<S: Into<Shape>>(
 }
 
 impl Tensor {
+    /// Dramatis: a new tensor sharing this one's storage and layout, with `op`
+    /// as its place in the graph.
+    pub(crate) fn share_with_op(&self, op: BackpropOp) -> Tensor {
+        Tensor(Arc::new(Tensor_ {
+            id: TensorId::new(),
+            storage: self.storage.clone(),
+            layout: self.layout.clone(),
+            op,
+            is_variable: false,
+            dtype: self.dtype,
+            device: self.device.clone(),
+        }))
+    }
+
     pub(crate) fn ones_impl<S: Into<Shape>>(
         shape: S,
         dtype: DType,
