@@ -63,9 +63,8 @@ impl Linear {
         };
         let dims = xin.dims().to_vec();
         let rows: usize = dims[..dims.len() - 1].iter().product();
-        let h = xin.reshape((rows, dims[dims.len() - 1]))?.matmul(&a.t()?)?;
         // The scale goes on B (r columns), not on the [rows, out] update.
-        let d = h.matmul(&(b * l.scale)?.t()?)?;
+        let d = super::ops::lora_update(&xin.reshape((rows, dims[dims.len() - 1]))?, &a, &(b * l.scale)?)?;
         let y = self.weight.matmul_t_plus(x, Some(&d))?;
         match &self.bias {
             Some(bias) => y.broadcast_add(bias),

@@ -259,6 +259,102 @@ pub fn rms_norm_backward(x: &[f32], w: &[f32], g: &[f32], out: &mut [f32], eps: 
         .for_each(|((o, x), g)| rms_norm_backward_block(x, w, g, o, eps));
 }
 
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut s = [0f32; LANES];
+    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(a, b)| a * b).sum();
+    for (a, b) in ac.zip(bc) {
+        for i in 0..LANES {
+            s[i] += a[i] * b[i];
+        }
+    }
+    tail + s.iter().sum::<f32>()
+}
+
+dispatch! {
+    fn dots_block(x: &[f32], w: &[f32], out: &mut [f32], k: usize) {
+        let r = w.len() / k;
+        for (o, x) in out.chunks_mut(r).zip(x.chunks(k)) {
+            for (o, w) in o.iter_mut().zip(w.chunks(k)) {
+                *o = dot(x, w);
+            }
+        }
+    }
+}
+
+/// `out ← x · wᵀ` for `x` `[rows, k]` and a few rows `w` `[r, k]` (out
+/// `[rows, r]`): LoRA's narrow products, one pass over `x`.
+pub fn times_few_t(x: &[f32], w: &[f32], out: &mut [f32], k: usize) {
+    use rayon::prelude::*;
+    let k = k.max(1);
+    let r = (w.len() / k).max(1);
+    out.par_chunks_mut(r * 64)
+        .zip(x.par_chunks(k * 64))
+        .for_each(|(o, x)| dots_block(x, w, o, k));
+}
+
+dispatch! {
+    fn combine_block(h: &[f32], w: &[f32], out: &mut [f32], n: usize) {
+        let r = w.len() / n;
+        for (o, h) in out.chunks_mut(n).zip(h.chunks(r)) {
+            o.fill(0.0);
+            for (&c, w) in h.iter().zip(w.chunks(n)) {
+                for (o, w) in o.iter_mut().zip(w) {
+                    *o += c * w;
+                }
+            }
+        }
+    }
+}
+
+/// `out ← h · w` for `h` `[rows, r]` and a few rows `w` `[r, n]` (out
+/// `[rows, n]`).
+pub fn times_few(h: &[f32], w: &[f32], out: &mut [f32], n: usize) {
+    use rayon::prelude::*;
+    let n = n.max(1);
+    let r = (w.len() / n).max(1);
+    out.par_chunks_mut(n * 64)
+        .zip(h.par_chunks(r * 64))
+        .for_each(|(o, h)| combine_block(h, w, o, n));
+}
+
+dispatch! {
+    fn outer_block(h: &[f32], x: &[f32], acc: &mut [f32], n: usize) {
+        let r = acc.len() / n;
+        for (h, x) in h.chunks(r).zip(x.chunks(n)) {
+            for (&c, a) in h.iter().zip(acc.chunks_mut(n)) {
+                for (a, x) in a.iter_mut().zip(x) {
+                    *a += c * x;
+                }
+            }
+        }
+    }
+}
+
+/// `hᵀ · x` for `h` `[rows, r]` and `x` `[rows, n]`: `[r, n]`, summed over
+/// the rows in pieces on all cores.
+pub fn few_t_times(h: &[f32], x: &[f32], r: usize, n: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    let (r, n) = (r.max(1), n.max(1));
+    h.par_chunks(r * 256)
+        .zip(x.par_chunks(n * 256))
+        .fold(
+            || vec![0f32; r * n],
+            |mut acc, (h, x)| {
+                outer_block(h, x, &mut acc, n);
+                acc
+            },
+        )
+        .reduce(
+            || vec![0f32; r * n],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                a
+            },
+        )
+}
+
 /// Elements per parallel piece of the SwiGLU kernels.
 const PIECE: usize = 1 << 14;
 
@@ -413,6 +509,38 @@ mod tests {
                     "at {i}: {} vs {want}",
                     out[i]
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn narrow_products_match_plain_loops() {
+        let (rows, k, r, n) = (300, 37, 5, 29);
+        let mut rng = crate::random::Rng::new(8);
+        let mut v = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.uniform() as f32 - 0.5).collect() };
+        let (x, w, h, wn, xn) = (v(rows * k), v(r * k), v(rows * r), v(r * n), v(rows * n));
+        let close = |a: f32, b: f64| (a as f64 - b).abs() < 1e-5 * (1.0 + b.abs());
+        let mut out = vec![0f32; rows * r];
+        times_few_t(&x, &w, &mut out, k);
+        for i in 0..rows {
+            for j in 0..r {
+                let want: f64 = (0..k).map(|t| (x[i * k + t] * w[j * k + t]) as f64).sum();
+                assert!(close(out[i * r + j], want), "x·wᵀ at {i},{j}");
+            }
+        }
+        let mut out = vec![1f32; rows * n];
+        times_few(&h, &wn, &mut out, n);
+        for i in 0..rows {
+            for c in 0..n {
+                let want: f64 = (0..r).map(|j| (h[i * r + j] * wn[j * n + c]) as f64).sum();
+                assert!(close(out[i * n + c], want), "h·w at {i},{c}");
+            }
+        }
+        let out = few_t_times(&h, &xn, r, n);
+        for j in 0..r {
+            for c in 0..n {
+                let want: f64 = (0..rows).map(|i| (h[i * r + j] * xn[i * n + c]) as f64).sum();
+                assert!(close(out[j * n + c], want), "hᵀ·x at {j},{c}");
             }
         }
     }
