@@ -103,15 +103,7 @@ fn softmax_row(x: &[f32], out: &mut [f32], mask: Option<&[f32]>, scale: f32) {
 /// `out ← p · (dp − Σ p·dp) · scale`, softmax's backward pass for one row.
 #[inline(always)]
 fn softmax_backward_row(p: &[f32], dp: &[f32], out: &mut [f32], scale: f32) {
-    let mut s = [0f32; LANES];
-    let (pc, dc) = (p.chunks_exact(LANES), dp.chunks_exact(LANES));
-    let tail: f32 = pc.remainder().iter().zip(dc.remainder()).map(|(a, b)| a * b).sum();
-    for (a, b) in pc.zip(dc) {
-        for i in 0..LANES {
-            s[i] += a[i] * b[i];
-        }
-    }
-    let d = tail + s.iter().sum::<f32>();
+    let d = dot(p, dp);
     for ((o, p), g) in out.iter_mut().zip(p).zip(dp) {
         *o = p * (g - d) * scale;
     }
@@ -286,12 +278,18 @@ dispatch! {
 /// `out ← x · wᵀ` for `x` `[rows, k]` and a few rows `w` `[r, k]` (out
 /// `[rows, r]`): LoRA's narrow products, one pass over `x`.
 pub fn times_few_t(x: &[f32], w: &[f32], out: &mut [f32], k: usize) {
-    use rayon::prelude::*;
     let k = k.max(1);
     let r = (w.len() / k).max(1);
-    out.par_chunks_mut(r * 64)
-        .zip(x.par_chunks(k * 64))
-        .for_each(|(o, x)| dots_block(x, w, o, k));
+    by_rows(x, k, out, r, |x, o| dots_block(x, w, o, k));
+}
+
+/// Runs `block` on all cores on pieces of 64 rows of `inp` (rows of
+/// `in_cols`) and the same rows of `out` (rows of `out_cols`).
+fn by_rows(inp: &[f32], in_cols: usize, out: &mut [f32], out_cols: usize, block: impl Fn(&[f32], &mut [f32]) + Sync) {
+    use rayon::prelude::*;
+    out.par_chunks_mut(out_cols * 64)
+        .zip(inp.par_chunks(in_cols * 64))
+        .for_each(|(o, i)| block(i, o));
 }
 
 dispatch! {
@@ -311,12 +309,9 @@ dispatch! {
 /// `out ← h · w` for `h` `[rows, r]` and a few rows `w` `[r, n]` (out
 /// `[rows, n]`).
 pub fn times_few(h: &[f32], w: &[f32], out: &mut [f32], n: usize) {
-    use rayon::prelude::*;
     let n = n.max(1);
     let r = (w.len() / n).max(1);
-    out.par_chunks_mut(n * 64)
-        .zip(h.par_chunks(r * 64))
-        .for_each(|(o, h)| combine_block(h, w, o, n));
+    by_rows(h, r, out, n, |h, o| combine_block(h, w, o, n));
 }
 
 dispatch! {
