@@ -1,7 +1,9 @@
-//! Row kernels for training's elementwise work on the CPU: softmax (with the
-//! scale and additive mask folded in), softmax's backward pass, and the
-//! SwiGLU activation with its backward pass, each one pass over memory with
-//! a polynomial `exp` that the compiler vectorises. Each public function runs
+//! Row kernels for training's elementwise and narrow work on the CPU:
+//! softmax (with the scale and additive mask folded in) and its backward
+//! pass, the loss's exponentials, RMSNorm's backward pass, the SwiGLU
+//! activation with its backward pass, and LoRA's rank-wide products, each
+//! one pass over memory (with a polynomial `exp` that the compiler
+//! vectorises where one is needed). Each public function runs
 //! the same code compiled for AVX-512, AVX2+FMA or the portable path, as
 //! [`super::cpu::path`] says.
 
