@@ -494,6 +494,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The largest allocation glibc keeps in its heap instead of mapping it
+/// (the most `mallopt` accepts on 64-bit Linux).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MMAP_THRESHOLD: i32 = 32 << 20;
+
 /// Set up the process for model work: keep freed large buffers in the heap
 /// instead of returning them to the OS (every training step allocates
 /// hundreds of MB of activations; with glibc's defaults each allocation gets
@@ -504,7 +509,10 @@ pub fn init_runtime() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator thresholds; called before heavy allocation.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        // glibc refuses a threshold above half its heap size (32 MiB on 64-bit)
+        // and keeps its 128 KiB default then; setting the trim threshold alone
+        // would also freeze that default, sending every activation to mmap.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
     }
     // A write past the file-size limit (`ulimit -f`) then fails with an error
@@ -552,5 +560,19 @@ mod gpu_error_tests {
             let e: Error = candle_core::Error::Msg(m.into()).into();
             assert_eq!(e.kind(), "compute", "{m}");
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+mod runtime_tests {
+    #[test]
+    fn glibc_takes_the_mmap_threshold() {
+        // mallopt answers 0 and changes nothing for a threshold it refuses
+        // (it did for 1 GiB): activations would then get fresh pages each step.
+        // SAFETY: mallopt only changes allocator thresholds.
+        let ok = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, super::MMAP_THRESHOLD) };
+        assert_eq!(ok, 1);
+        let refused = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, super::MMAP_THRESHOLD * 2 + 1) };
+        assert_eq!(refused, 0, "glibc's limit changed: raise MMAP_THRESHOLD");
     }
 }

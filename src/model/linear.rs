@@ -63,9 +63,25 @@ impl Linear {
         };
         let dims = xin.dims().to_vec();
         let rows: usize = dims[..dims.len() - 1].iter().product();
+        let x2 = xin.reshape((rows, dims[dims.len() - 1]))?;
         // The scale goes on B (r columns), not on the [rows, out] update.
-        let d = super::ops::lora_update(&xin.reshape((rows, dims[dims.len() - 1]))?, &a, &(b * l.scale)?)?;
-        let y = self.weight.matmul_t_plus(x, Some(&d))?;
+        let bs = (b * l.scale)?;
+        let fused = match dropout_mask {
+            None => super::ops::lora_linear(&self.weight, &x2, &a, &bs)?,
+            Some(_) => None,
+        };
+        let y = match fused {
+            Some(y) => {
+                let mut out = dims;
+                let last = out.len() - 1;
+                out[last] = y.dim(1)?;
+                y.reshape(out)?.to_dtype(x.dtype())?
+            }
+            None => {
+                let d = super::ops::lora_update(&x2, &a, &bs)?;
+                self.weight.matmul_t_plus(x, Some(&d))?
+            }
+        };
         match &self.bias {
             Some(bias) => y.broadcast_add(bias),
             None => Ok(y),

@@ -93,10 +93,11 @@ fn attach_sum(
     )
 }
 
-type Backward3 = dyn Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Result<(Tensor, Tensor, Tensor)> + Send + Sync;
+type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
+type Backward3 = dyn Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Result<Grads3> + Send + Sync;
 
 /// For a result computed from three inputs, backward: `grads(a, b, c,
-/// result, g)` gives the gradients of all three.
+/// result, g)` gives their gradients (`None` for one that needs none).
 struct Attach3 {
     grads: Box<Backward3>,
 }
@@ -126,8 +127,7 @@ impl CustomOp3 for Attach3 {
         res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (ga, gb, gc) = (self.grads)(&a.detach(), &b.detach(), &c.detach(), &res.detach(), grad)?;
-        Ok((Some(ga), Some(gb), Some(gc)))
+        (self.grads)(&a.detach(), &b.detach(), &c.detach(), &res.detach(), grad)
     }
 }
 
@@ -346,7 +346,7 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, mask: Option<&T
                     let d = (&g * o)?.sum_keepdim(D::Minus1)?;
                     (p * dp.broadcast_sub(&d)?)?.affine(scale, 0.0)?
                 };
-                Ok((ds.matmul(k)?, ds.t()?.matmul(q)?, dv))
+                Ok((Some(ds.matmul(k)?), Some(ds.t()?.matmul(q)?), Some(dv)))
             }),
         })),
     )
@@ -403,13 +403,138 @@ pub fn lora_update(x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Tensor> {
                 })?;
                 let d_bs = Tensor::from_vec(d_bs, (r, n), dev)?.t()?.contiguous()?;
                 Ok((
-                    Tensor::from_vec(d_x, (rows, k), dev)?,
-                    Tensor::from_vec(d_a, (r, k), dev)?,
-                    d_bs,
+                    Some(Tensor::from_vec(d_x, (rows, k), dev)?),
+                    Some(Tensor::from_vec(d_a, (r, k), dev)?),
+                    Some(d_bs),
                 ))
             }),
         })),
     )
+}
+
+/// `x · Wᵀ + x · Aᵀ · Bsᵀ`: a frozen dense weight `w` `[out, in]` with its
+/// LoRA update, for `x` `[rows, in]`, gradients to `x`, `a` and `bs`. On
+/// the CPU in f32 the update is written first and gemm adds the base
+/// product onto it; the backward pass builds x's gradient the same way. So
+/// neither pass sums two whole activations or allocates the second one,
+/// which the base product and the update as separate graph nodes did (7
+/// projections × 30 layers × 2 passes per step). `None` where this path
+/// does not apply (another device or dtype, a quantized weight).
+pub fn lora_linear(w: &Frozen, x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Option<Tensor>> {
+    use super::rows;
+    let w = match w {
+        Frozen::Dense(t) if fast(t) => t.clone(),
+        _ => return Ok(None),
+    };
+    if !(fast(x) && fast(a) && fast(bs)) {
+        return Ok(None);
+    }
+    let ((rows, k), (r, _), n) = (x.dims2()?, a.dims2()?, bs.dim(0)?);
+    let bs_t = bs.detach().t()?.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+    let mut h = dst(rows * r);
+    let mut y = dst(rows * n);
+    with_f32s(&x.detach(), |x| {
+        with_f32s(&a.detach(), |a| {
+            rows::times_few_t(x, a, &mut h, k);
+            Ok(())
+        })?;
+        rows::times_few(&h, &bs_t, &mut y, n);
+        // y += x · Wᵀ
+        with_f32s(&w, |w| gemm_add(&mut y, (rows, n, k), (x, k, 1), (w, 1, k)))
+    })?;
+    let y = Tensor::from_vec(y, (rows, n), x.device())?;
+    let x_tracks = tracks(x);
+    if !(x_tracks || tracks(a) || tracks(bs)) {
+        return Ok(Some(y));
+    }
+    let y = x.with_op3_result(
+        a,
+        bs,
+        &y,
+        Arc::new(Box::new(Attach3 {
+            grads: Box::new(move |x, a, _, _, g| {
+                let dev = x.device();
+                with_f32s(g, |g| {
+                    // dBs = gᵀ·h, dh = g·Bs, dA = dhᵀ·x, dx = dh·A + g·W.
+                    let d_bs = rows::few_t_times(&h, g, r, n);
+                    let mut dh = dst(rows * r);
+                    rows::times_few_t(g, &bs_t, &mut dh, n);
+                    with_f32s(x, |xv| {
+                        let d_a = rows::few_t_times(&dh, xv, r, k);
+                        let d_x = if x_tracks {
+                            let mut d_x = dst(rows * k);
+                            with_f32s(a, |a| {
+                                rows::times_few(&dh, a, &mut d_x, k);
+                                Ok(())
+                            })?;
+                            with_f32s(&w, |w| gemm_add(&mut d_x, (rows, k, n), (g, n, 1), (w, k, 1)))?;
+                            Some(Tensor::from_vec(d_x, (rows, k), dev)?)
+                        } else {
+                            None
+                        };
+                        Ok((
+                            d_x,
+                            Some(Tensor::from_vec(d_a, (r, k), dev)?),
+                            Some(Tensor::from_vec(d_bs, (r, n), dev)?.t()?.contiguous()?),
+                        ))
+                    })
+                })
+            }),
+        })),
+    )?;
+    Ok(Some(y))
+}
+
+/// `dst += lhs · rhs` with gemm on all cores, `dst` `[m, n]` row-major and
+/// each operand given as (values, row stride, column stride) for `[m, k]`
+/// and `[k, n]`.
+fn gemm_add(
+    dst: &mut [f32],
+    (m, n, k): (usize, usize, usize),
+    lhs: (&[f32], usize, usize),
+    rhs: (&[f32], usize, usize),
+) -> Result<()> {
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs;
+    if dst.len() != m * n
+        || (m * k > 0 && (lhs.0.len() <= last(m, k, lhs.1, lhs.2) || rhs.0.len() <= last(k, n, rhs.1, rhs.2)))
+    {
+        candle_core::bail!("gemm_add: operands do not match [{m}, {k}] · [{k}, {n}]");
+    }
+    if m * n * k == 0 {
+        return Ok(());
+    }
+    let threads = rayon::current_num_threads();
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the bounds of all three matrices were checked above; dst is
+    // borrowed mutably and the operands immutably, so they do not overlap.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            lhs.0.as_ptr(),
+            lhs.2 as isize,
+            lhs.1 as isize,
+            rhs.0.as_ptr(),
+            rhs.2 as isize,
+            rhs.1 as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+    Ok(())
 }
 
 /// Whether the CPU row kernels ([`super::rows`]) can take `t`.
@@ -538,5 +663,62 @@ pub fn swiglu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         a.apply_op2_arc(b, Arc::new(Box::new(SwiGlu)))
     } else {
         a.apply_op2_no_bwd(b, &SwiGlu)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn close(a: &Tensor, b: &Tensor) -> f32 {
+        let d = (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let m = b.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        d / m.max(1e-6)
+    }
+
+    #[test]
+    fn fused_lora_linear_matches_the_plain_products() {
+        let dev = Device::Cpu;
+        // 70 rows: one whole piece of 64 rows and a short one.
+        let (rows, k, n, r) = (70, 40, 24, 3);
+        let w = Tensor::randn(0f32, 1.0, (n, k), &dev).unwrap();
+        for x_tracks in [true, false] {
+            let x0 = Tensor::randn(0f32, 1.0, (rows, k), &dev).unwrap();
+            let xv = Var::from_tensor(&x0).unwrap();
+            let x = if x_tracks { xv.as_tensor().clone() } else { x0.clone() };
+            let a = Var::randn(0f32, 1.0, (r, k), &dev).unwrap();
+            let bs = Var::randn(0f32, 1.0, (n, r), &dev).unwrap();
+            let up = Tensor::randn(0f32, 1.0, (rows, n), &dev).unwrap();
+            let y = lora_linear(&Frozen::Dense(w.clone()), &x, a.as_tensor(), bs.as_tensor())
+                .unwrap()
+                .expect("the CPU f32 path");
+            let plain = (x.matmul(&w.t().unwrap()).unwrap()
+                + x.matmul(&a.as_tensor().t().unwrap())
+                    .unwrap()
+                    .matmul(&bs.as_tensor().t().unwrap())
+                    .unwrap())
+            .unwrap();
+            assert!(close(&y, &plain) < 1e-5, "forward");
+            let g1 = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let g2 = (plain * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            for v in [&a, &bs] {
+                let (u, p) = (g1.get(v.as_tensor()).unwrap(), g2.get(v.as_tensor()).unwrap());
+                assert!(close(u, p) < 1e-5, "adapter gradient");
+            }
+            // A constant input gets no gradient (the plain graph computes one anyway).
+            match (g1.get(&x), x_tracks) {
+                (Some(u), true) => assert!(close(u, g2.get(&x).unwrap()) < 1e-5, "x gradient"),
+                (None, false) => {}
+                (u, _) => panic!("x gradient computed: {}, x tracks: {x_tracks}", u.is_some()),
+            }
+        }
     }
 }

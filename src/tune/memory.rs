@@ -8,11 +8,11 @@ use crate::model::Model;
 
 /// Measured peak over the sum below, with a margin: the autograd graph
 /// keeps more than the minimal set (reshaped copies, gradient buffers during
-/// the backward pass). Set when SmolLM2-135M, r = 16 on seven projections,
-/// the Balanced preset on the sample persona without checkpointing peaked
-/// at 4.8 GB and this factor predicted 5.3; since attention keeps no scores
-/// and SwiGLU no activation the same run peaks at 3.4 GB, so the estimate
-/// now errs further on the safe side.
+/// the backward pass). Set against SmolLM2-135M without checkpointing: the
+/// train bench (r = 8, 4 × 256) peaked at 1965–1979 MiB where this predicts
+/// 2169, the Balanced preset on the sample persona (r = 16, 4 × 360) at 2564 MiB
+/// where it predicts 2763 (and 2347 against 2546 with the 5 blocks
+/// checkpointed that its plan picks).
 const GRAPH_FACTOR: f64 = 1.15;
 /// The program, tokenizer, allocator slack.
 const BASE_BYTES: f64 = 300.0 * 1024.0 * 1024.0;
@@ -61,12 +61,15 @@ fn training_bytes(model: &Model, cfg: &TrainConfig, len: usize, k: usize) -> u64
     // A checkpointed block keeps its input; while the backward pass computes
     // one again, its activations and their gradients exist together.
     let input = (cfg.batch_size.max(1) * len.max(1) * m.hidden_size * 4) as f64;
-    let recompute = if k > 0 { 2.0 * per_layer } else { 0.0 };
+    // The backward pass's temporaries for the layer it is in (about one
+    // layer's worth), and as much again while a checkpointed block is
+    // computed again.
+    let transient = if k > 0 { 2.0 * per_layer } else { per_layer };
     // Attention's scores and probabilities (and their gradients in the
     // backward pass) exist for one layer at a time.
     let (b, l) = (cfg.batch_size.max(1) as f64, len.max(1) as f64);
     let scores = 4.0 * b * m.num_heads as f64 * l * l * 4.0;
-    let activations = scores + recompute + k as f64 * input + (m.num_layers - k) as f64 * per_layer;
+    let activations = scores + transient + k as f64 * input + (m.num_layers - k) as f64 * per_layer;
     let h = m.hidden_size as f64;
     let i = m.intermediate_size as f64;
     // The adapter: weights, gradients and two AdamW moments, in f32.
@@ -88,17 +91,18 @@ fn training_bytes(model: &Model, cfg: &TrainConfig, len: usize, k: usize) -> u64
     (model.net.weight_bytes() as f64 + adapter + activations + BASE_BYTES) as u64
 }
 
-/// What one layer keeps for the backward pass, in bytes: the MLP's gate,
-/// up and product plus one more such tensor for the backward pass's
-/// temporaries (4 × L × I), and about a dozen hidden-size
-/// tensors (norms, q, k, v, attention output, residuals), in f32, with the
-/// graph's overhead. Attention's L × L scores are not kept
-/// ([`crate::model::ops::attention`]).
+/// What one layer keeps for the backward pass, in bytes: the MLP's gate, up
+/// and product (3 × L × I) and eight hidden-size tensors (the block's input,
+/// the two norms, q with k and v, attention's output before and after its
+/// projection, the residual between), in f32, with the graph's overhead.
+/// Attention's L × L scores are not kept ([`crate::model::ops::attention`]),
+/// nor a projection's base product and LoRA update apart from their sum
+/// ([`crate::model::ops::lora_linear`]).
 fn layer_activation_bytes(model: &Model, cfg: &TrainConfig, len: usize) -> f64 {
     let m = &model.net.cfg;
     let (b, l) = (cfg.batch_size.max(1) as f64, len.max(1) as f64);
     let (h, i) = (m.hidden_size as f64, m.intermediate_size as f64);
-    b * (4.0 * l * i + 12.0 * l * h) * 4.0 * GRAPH_FACTOR
+    b * l * (3.0 * i + 8.0 * h) * 4.0 * GRAPH_FACTOR
 }
 
 /// What a training run tries to stay within: 2.5 GiB (a laptop with 8 GB
