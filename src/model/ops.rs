@@ -485,11 +485,40 @@ pub fn lora_linear(w: &Frozen, x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Op
     Ok(Some(y))
 }
 
+/// `x · Wᵀ` as a plain vector (`x` `[rows, in]`, `w` `[out, in]`): on the
+/// CPU in f32 gemm writes it straight into the vector (the loss's logits,
+/// 25 MB a chunk, were a tensor copied out on one core); elsewhere through
+/// [`Frozen::matmul_t`].
+pub fn matmul_t_vec(w: &Frozen, x: &Tensor) -> Result<Vec<f32>> {
+    match w {
+        Frozen::Dense(t) if fast(t) && fast(x) => {
+            let ((rows, k), n) = (x.dims2()?, t.dim(0)?);
+            let mut out = dst(rows * n);
+            with_f32s(x, |x| {
+                with_f32s(t, |w| gemm_into(&mut out, false, (rows, n, k), (x, k, 1), (w, 1, k)))
+            })?;
+            Ok(out)
+        }
+        _ => w.matmul_t(x)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1(),
+    }
+}
+
 /// `dst += lhs · rhs` with gemm on all cores, `dst` `[m, n]` row-major and
 /// each operand given as (values, row stride, column stride) for `[m, k]`
 /// and `[k, n]`.
 fn gemm_add(
     dst: &mut [f32],
+    dims: (usize, usize, usize),
+    lhs: (&[f32], usize, usize),
+    rhs: (&[f32], usize, usize),
+) -> Result<()> {
+    gemm_into(dst, true, dims, lhs, rhs)
+}
+
+/// `dst ← lhs · rhs`, or `dst += lhs · rhs` when `add`, as [`gemm_add`].
+fn gemm_into(
+    dst: &mut [f32],
+    add: bool,
     (m, n, k): (usize, usize, usize),
     lhs: (&[f32], usize, usize),
     rhs: (&[f32], usize, usize),
@@ -501,6 +530,9 @@ fn gemm_add(
         candle_core::bail!("gemm_add: operands do not match [{m}, {k}] · [{k}, {n}]");
     }
     if m * n * k == 0 {
+        if !add {
+            dst.fill(0.0);
+        }
         return Ok(());
     }
     let threads = rayon::current_num_threads();
@@ -519,7 +551,7 @@ fn gemm_add(
             dst.as_mut_ptr(),
             1,
             n as isize,
-            true,
+            add,
             lhs.0.as_ptr(),
             lhs.2 as isize,
             lhs.1 as isize,
@@ -560,9 +592,17 @@ fn with_f32s<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
     }
 }
 
-/// A destination for a row kernel that writes every element.
+/// A destination for a kernel that writes every element before anything
+/// reads it: not zeroed first (zeroing ran on one core while the other
+/// waited, a memset for every activation and gradient).
+#[allow(clippy::uninit_vec)]
 fn dst(n: usize) -> Vec<f32> {
-    vec![0f32; n]
+    let mut v = Vec::with_capacity(n);
+    // SAFETY: any bit pattern is an f32, and each caller's kernel writes
+    // every element (the row kernels' tests fill their destinations with NaN
+    // first to check it).
+    unsafe { v.set_len(n) };
+    v
 }
 
 /// Softmax of `x · scale + mask` over the last dimension in one pass.
@@ -626,12 +666,13 @@ impl CustomOp2 for SwiGlu {
     }
 
     fn bwd(&self, a: &Tensor, b: &Tensor, _: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let mut da = g.flatten_all()?.to_vec1::<f32>()?;
-        let mut db = dst(da.len());
+        let (mut da, mut db) = (dst(a.elem_count()), dst(a.elem_count()));
         with_f32s(a, |a| {
             with_f32s(b, |b| {
-                super::rows::swiglu_backward(a, b, &mut da, &mut db);
-                Ok(())
+                with_f32s(g, |g| {
+                    super::rows::swiglu_backward(a, b, g, &mut da, &mut db);
+                    Ok(())
+                })
             })
         })?;
         let da = Tensor::from_vec(da, a.shape(), a.device())?;

@@ -148,14 +148,13 @@ fn swiglu_rows(a: &[f32], b: &[f32], out: &mut [f32]) {
     }
 }
 
-/// `da ← g·b·σ(a)·(1 + a·(1 − σ(a)))`, `db ← g·a·σ(a)`, `g` overwritten by `da`.
+/// `da ← g·b·σ(a)·(1 + a·(1 − σ(a)))`, `db ← g·a·σ(a)`.
 #[inline(always)]
-fn swiglu_backward_rows(a: &[f32], b: &[f32], g_da: &mut [f32], db: &mut [f32]) {
-    for (((g, db), &a), &b) in g_da.iter_mut().zip(db.iter_mut()).zip(a).zip(b) {
+fn swiglu_backward_rows(a: &[f32], b: &[f32], g: &[f32], da: &mut [f32], db: &mut [f32]) {
+    for ((((da, db), &g), &a), &b) in da.iter_mut().zip(db.iter_mut()).zip(g).zip(a).zip(b) {
         let s = 1.0 / (1.0 + exp(-a));
-        let gv = *g;
-        *db = gv * a * s;
-        *g = gv * b * s * (1.0 + a * (1.0 - s));
+        *db = g * a * s;
+        *da = g * b * s * (1.0 + a * (1.0 - s));
     }
 }
 
@@ -371,20 +370,20 @@ pub fn swiglu(a: &[f32], b: &[f32], out: &mut [f32]) {
 }
 
 dispatch! {
-    fn swiglu_backward_block(a: &[f32], b: &[f32], g: &mut [f32], db: &mut [f32]) {
-        swiglu_backward_rows(a, b, g, db)
+    fn swiglu_backward_block(a: &[f32], b: &[f32], g: &[f32], da: &mut [f32], db: &mut [f32]) {
+        swiglu_backward_rows(a, b, g, da, db)
     }
 }
 
-/// SwiGLU's backward pass: `g` (the output's gradient) becomes `a`'s
-/// gradient and `db` is filled with `b`'s.
-pub fn swiglu_backward(a: &[f32], b: &[f32], g: &mut [f32], db: &mut [f32]) {
+/// SwiGLU's backward pass: from the output's gradient `g`, `a`'s gradient
+/// into `da` and `b`'s into `db`.
+pub fn swiglu_backward(a: &[f32], b: &[f32], g: &[f32], da: &mut [f32], db: &mut [f32]) {
     use rayon::prelude::*;
-    g.par_chunks_mut(PIECE)
+    da.par_chunks_mut(PIECE)
         .zip(db.par_chunks_mut(PIECE))
-        .zip(a.par_chunks(PIECE))
-        .zip(b.par_chunks(PIECE))
-        .for_each(|(((g, db), a), b)| swiglu_backward_block(a, b, g, db));
+        .zip(g.par_chunks(PIECE))
+        .zip(a.par_chunks(PIECE).zip(b.par_chunks(PIECE)))
+        .for_each(|(((da, db), g), (a, b))| swiglu_backward_block(a, b, g, da, db));
 }
 
 dispatch! {
@@ -446,7 +445,7 @@ mod tests {
                 }
             })
             .collect();
-        let mut y = vec![0f32; x.len()];
+        let mut y = vec![f32::NAN; x.len()];
         softmax(&x, &mut y, cols, Some(&mask), 0.7);
         for r in 0..rows {
             let m = &mask[(r % mrows) * cols..(r % mrows + 1) * cols];
@@ -466,9 +465,9 @@ mod tests {
         let mut rng = crate::random::Rng::new(4);
         let x: Vec<f32> = (0..rows * cols).map(|_| (rng.uniform() as f32 - 0.5) * 8.0).collect();
         let dp: Vec<f32> = (0..rows * cols).map(|_| rng.uniform() as f32 - 0.5).collect();
-        let mut p = vec![0f32; x.len()];
+        let mut p = vec![f32::NAN; x.len()];
         softmax(&x, &mut p, cols, None, 1.0);
-        let mut out = vec![0f32; x.len()];
+        let mut out = vec![f32::NAN; x.len()];
         softmax_backward(&p, &dp, &mut out, cols, 0.5);
         for r in 0..rows {
             let row = r * cols..(r + 1) * cols;
@@ -490,7 +489,7 @@ mod tests {
         let mut rng = crate::random::Rng::new(6);
         let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform() as f32 * 2.0 - 1.0).collect() };
         let (x, w, g) = (v(rows * cols), v(cols), v(rows * cols));
-        let mut out = vec![0f32; x.len()];
+        let mut out = vec![f32::NAN; x.len()];
         rms_norm_backward(&x, &w, &g, &mut out, eps);
         for r in 0..rows {
             let row = r * cols..(r + 1) * cols;
@@ -512,12 +511,18 @@ mod tests {
 
     #[test]
     fn narrow_products_match_plain_loops() {
-        let (rows, k, r, n) = (300, 37, 5, 29);
+        // Small and odd; then past a chunk of k, with partial tiles and groups.
+        for (rows, k, r, n) in [(300, 37, 5, 29), (150, 1100, 11, 1045)] {
+            narrow_products(rows, k, r, n);
+        }
+    }
+
+    fn narrow_products(rows: usize, k: usize, r: usize, n: usize) {
         let mut rng = crate::random::Rng::new(8);
         let mut v = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.uniform() as f32 - 0.5).collect() };
         let (x, w, h, wn, xn) = (v(rows * k), v(r * k), v(rows * r), v(r * n), v(rows * n));
         let close = |a: f32, b: f64| (a as f64 - b).abs() < 1e-5 * (1.0 + b.abs());
-        let mut out = vec![0f32; rows * r];
+        let mut out = vec![f32::NAN; rows * r];
         times_few_t(&x, &w, &mut out, k);
         for i in 0..rows {
             for j in 0..r {
@@ -525,7 +530,7 @@ mod tests {
                 assert!(close(out[i * r + j], want), "x·wᵀ at {i},{j}");
             }
         }
-        let mut out = vec![1f32; rows * n];
+        let mut out = vec![f32::NAN; rows * n];
         times_few(&h, &wn, &mut out, n);
         for i in 0..rows {
             for c in 0..n {
@@ -551,8 +556,8 @@ mod tests {
         let g: Vec<f32> = (0..n).map(|_| rng.uniform() as f32 - 0.5).collect();
         let mut y = vec![0f32; n];
         swiglu(&a, &b, &mut y);
-        let (mut da, mut db) = (g.clone(), vec![0f32; n]);
-        swiglu_backward(&a, &b, &mut da, &mut db);
+        let (mut da, mut db) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+        swiglu_backward(&a, &b, &g, &mut da, &mut db);
         for i in 0..n {
             let (a, b, g) = (a[i] as f64, b[i] as f64, g[i] as f64);
             let s = 1.0 / (1.0 + (-a).exp());

@@ -140,7 +140,7 @@ pub struct Transformer {
 }
 
 /// Makes the LoRA dropout mask for (block, target, input), if any.
-pub type DropoutFn<'a> = &'a dyn Fn(usize, &str, &Tensor) -> candle_core::Result<Option<Tensor>>;
+pub type DropoutFn<'a> = &'a (dyn Fn(usize, &str, &Tensor) -> candle_core::Result<Option<Tensor>> + Sync);
 
 /// Options for one forward pass.
 #[derive(Default, Clone, Copy)]

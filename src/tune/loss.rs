@@ -46,9 +46,8 @@ pub fn fused_nll(rows: &Tensor, head: &crate::model::ops::Frozen, targets: &[u32
     let mut grads: Vec<Tensor> = Vec::new();
     for c0 in (0..n).step_by(CHUNK) {
         let c = CHUNK.min(n - c0);
-        let logits = head.matmul_t(&detached.narrow(0, c0, c)?)?.to_dtype(DType::F32)?;
-        let vocab = logits.dim(1)?;
-        let mut v: Vec<f32> = logits.flatten_all()?.to_vec1()?;
+        let vocab = head.dims().0;
+        let mut v = crate::model::ops::matmul_t_vec(head, &detached.narrow(0, c0, c)?)?;
         let tg = &targets[c0..c0 + c];
         // Each row becomes e^(logit − max) (vectorised), with its sum.
         let mut sums = vec![0f32; c];
