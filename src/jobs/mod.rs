@@ -494,8 +494,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The largest allocation glibc keeps in its heap instead of mapping it
-/// (the most `mallopt` accepts on 64-bit Linux).
+/// The largest allocation glibc serves from its heap instead of mapping it.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MMAP_THRESHOLD: i32 = 32 << 20;
 
@@ -509,9 +508,9 @@ pub fn init_runtime() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator thresholds; called before heavy allocation.
     unsafe {
-        // glibc refuses a threshold above half its heap size (32 MiB on 64-bit)
-        // and keeps its 128 KiB default then; setting the trim threshold alone
-        // would also freeze that default, sending every activation to mmap.
+        // Up to 32 MiB (every activation and gradient of the train bench's
+        // 4 × 256 steps) from the heap; larger one-off buffers get their own
+        // mapping and go back to the system when freed.
         libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
     }
@@ -560,19 +559,5 @@ mod gpu_error_tests {
             let e: Error = candle_core::Error::Msg(m.into()).into();
             assert_eq!(e.kind(), "compute", "{m}");
         }
-    }
-}
-
-#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
-mod runtime_tests {
-    #[test]
-    fn glibc_takes_the_mmap_threshold() {
-        // mallopt answers 0 and changes nothing for a threshold it refuses
-        // (it did for 1 GiB): activations would then get fresh pages each step.
-        // SAFETY: mallopt only changes allocator thresholds.
-        let ok = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, super::MMAP_THRESHOLD) };
-        assert_eq!(ok, 1);
-        let refused = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, super::MMAP_THRESHOLD * 2 + 1) };
-        assert_eq!(refused, 0, "glibc's limit changed: raise MMAP_THRESHOLD");
     }
 }

@@ -712,17 +712,11 @@ mod tests {
     use super::*;
     use candle_core::{Device, Var};
 
+    /// Largest difference relative to `b`'s largest value.
     fn close(a: &Tensor, b: &Tensor) -> f32 {
-        let d = (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        let m = b.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-        d / m.max(1e-6)
+        let max =
+            |t: candle_core::Result<Tensor>| -> f32 { t.and_then(|t| t.abs()?.max_all()?.to_scalar::<f32>()).unwrap() };
+        max(a - b) / max(Ok(b.clone())).max(1e-6)
     }
 
     #[test]

@@ -38,9 +38,8 @@ pub fn fused_nll(rows: &Tensor, head: &crate::model::ops::Frozen, targets: &[u32
     let dev = rows.device().clone();
     let detached = rows.detach();
     let dense_head = if want_grad { Some(head.dense(DType::F32)?) } else { None };
-    // 128 rows of a 49k vocabulary are 25 MB: under the size up to which the
-    // allocator reuses freed memory (jobs::init_runtime), so each chunk's logits
-    // land on pages already mapped instead of fresh ones the kernel must zero.
+    // 128 rows of a 49k vocabulary are 25 MB of logits at a time: under the
+    // size the allocator serves from its heap (jobs::init_runtime).
     const CHUNK: usize = 128;
     let mut total = 0f64;
     let mut grads: Vec<Tensor> = Vec::new();
