@@ -358,58 +358,10 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, mask: Option<&T
 /// product through `gemm` runs at a fifth of its speed on wide ones);
 /// candle's matmuls elsewhere.
 pub fn lora_update(x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Tensor> {
-    use super::rows;
     if !(fast(x) && fast(a) && fast(bs)) {
         return x.matmul(&a.t()?)?.matmul(&bs.t()?);
     }
-    let ((rows, k), (r, _), n) = (x.dims2()?, a.dims2()?, bs.dim(0)?);
-    // Bsᵀ `[r, out]` and h = x·Aᵀ `[rows, r]`.
-    let bs_t = bs.detach().t()?.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
-    let mut h = dst(rows * r);
-    with_f32s(&x.detach(), |x| {
-        with_f32s(&a.detach(), |a| {
-            rows::times_few_t(x, a, &mut h, k);
-            Ok(())
-        })
-    })?;
-    let mut d = dst(rows * n);
-    rows::times_few(&h, &bs_t, &mut d, n);
-    let d = Tensor::from_vec(d, (rows, n), x.device())?;
-    if !(tracks(x) || tracks(a) || tracks(bs)) {
-        return Ok(d);
-    }
-    // The backward pass keeps h and Bsᵀ (rows × r and r × out: small).
-    x.with_op3_result(
-        a,
-        bs,
-        &d,
-        Arc::new(Box::new(Attach3 {
-            grads: Box::new(move |x, a, _, _, g| {
-                let dev = x.device();
-                let (d_bs, d_a, d_x) = with_f32s(g, |g| {
-                    // dBs = gᵀ·h, dh = g·Bs, dA = dhᵀ·x, dx = dh·A.
-                    let d_bs_t = rows::few_t_times(&h, g, r, n);
-                    let mut dh = dst(rows * r);
-                    rows::times_few_t(g, &bs_t, &mut dh, n);
-                    let (d_a, d_x) = with_f32s(x, |x| {
-                        with_f32s(a, |a| {
-                            let d_a = rows::few_t_times(&dh, x, r, k);
-                            let mut d_x = dst(rows * k);
-                            rows::times_few(&dh, a, &mut d_x, k);
-                            Ok((d_a, d_x))
-                        })
-                    })?;
-                    Ok((d_bs_t, d_a, d_x))
-                })?;
-                let d_bs = Tensor::from_vec(d_bs, (r, n), dev)?.t()?.contiguous()?;
-                Ok((
-                    Some(Tensor::from_vec(d_x, (rows, k), dev)?),
-                    Some(Tensor::from_vec(d_a, (r, k), dev)?),
-                    Some(d_bs),
-                ))
-            }),
-        })),
-    )
+    lora_product(None, x, a, bs)
 }
 
 /// `x · Wᵀ + x · Aᵀ · Bsᵀ`: a frozen dense weight `w` `[out, in]` with its
@@ -421,14 +373,19 @@ pub fn lora_update(x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Tensor> {
 /// projections × 30 layers × 2 passes per step). `None` where this path
 /// does not apply (another device or dtype, a quantized weight).
 pub fn lora_linear(w: &Frozen, x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Option<Tensor>> {
-    use super::rows;
-    let w = match w {
-        Frozen::Dense(t) if fast(t) => t.clone(),
-        _ => return Ok(None),
-    };
-    if !(fast(x) && fast(a) && fast(bs)) {
-        return Ok(None);
+    match w {
+        Frozen::Dense(w) if fast(w) && fast(x) && fast(a) && fast(bs) => {
+            lora_product(Some(w.clone()), x, a, bs).map(Some)
+        }
+        _ => Ok(None),
     }
+}
+
+/// [`lora_update`] on the CPU in f32, plus `x · Wᵀ` when `w` is given
+/// ([`lora_linear`]). The backward pass keeps h = x·Aᵀ and Bsᵀ (rows × r
+/// and r × out: small) and skips x's gradient where x needs none.
+fn lora_product(w: Option<Tensor>, x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Tensor> {
+    use super::rows;
     let ((rows, k), (r, _), n) = (x.dims2()?, a.dims2()?, bs.dim(0)?);
     let bs_t = bs.detach().t()?.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
     let mut h = dst(rows * r);
@@ -439,15 +396,18 @@ pub fn lora_linear(w: &Frozen, x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Op
             Ok(())
         })?;
         rows::times_few(&h, &bs_t, &mut y, n);
-        // y += x · Wᵀ
-        with_f32s(&w, |w| gemm_add(&mut y, (rows, n, k), (x, k, 1), (w, 1, k)))
+        match &w {
+            // y += x · Wᵀ
+            Some(w) => with_f32s(w, |w| gemm_add(&mut y, (rows, n, k), (x, k, 1), (w, 1, k))),
+            None => Ok(()),
+        }
     })?;
     let y = Tensor::from_vec(y, (rows, n), x.device())?;
     let x_tracks = tracks(x);
     if !(x_tracks || tracks(a) || tracks(bs)) {
-        return Ok(Some(y));
+        return Ok(y);
     }
-    let y = x.with_op3_result(
+    x.with_op3_result(
         a,
         bs,
         &y,
@@ -455,34 +415,33 @@ pub fn lora_linear(w: &Frozen, x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Op
             grads: Box::new(move |x, a, _, _, g| {
                 let dev = x.device();
                 with_f32s(g, |g| {
-                    // dBs = gᵀ·h, dh = g·Bs, dA = dhᵀ·x, dx = dh·A + g·W.
+                    // dBs = gᵀ·h, dh = g·Bs, dA = dhᵀ·x, dx = dh·A (+ g·W).
                     let d_bs = rows::few_t_times(&h, g, r, n);
                     let mut dh = dst(rows * r);
                     rows::times_few_t(g, &bs_t, &mut dh, n);
-                    with_f32s(x, |xv| {
-                        let d_a = rows::few_t_times(&dh, xv, r, k);
-                        let d_x = if x_tracks {
-                            let mut d_x = dst(rows * k);
-                            with_f32s(a, |a| {
-                                rows::times_few(&dh, a, &mut d_x, k);
-                                Ok(())
-                            })?;
-                            with_f32s(&w, |w| gemm_add(&mut d_x, (rows, k, n), (g, n, 1), (w, k, 1)))?;
-                            Some(Tensor::from_vec(d_x, (rows, k), dev)?)
-                        } else {
-                            None
-                        };
-                        Ok((
-                            d_x,
-                            Some(Tensor::from_vec(d_a, (r, k), dev)?),
-                            Some(Tensor::from_vec(d_bs, (r, n), dev)?.t()?.contiguous()?),
-                        ))
-                    })
+                    let d_a = with_f32s(x, |x| Ok(rows::few_t_times(&dh, x, r, k)))?;
+                    let d_x = if x_tracks {
+                        let mut d_x = dst(rows * k);
+                        with_f32s(a, |a| {
+                            rows::times_few(&dh, a, &mut d_x, k);
+                            Ok(())
+                        })?;
+                        if let Some(w) = &w {
+                            with_f32s(w, |w| gemm_add(&mut d_x, (rows, k, n), (g, n, 1), (w, k, 1)))?;
+                        }
+                        Some(Tensor::from_vec(d_x, (rows, k), dev)?)
+                    } else {
+                        None
+                    };
+                    Ok((
+                        d_x,
+                        Some(Tensor::from_vec(d_a, (r, k), dev)?),
+                        Some(Tensor::from_vec(d_bs, (r, n), dev)?.t()?.contiguous()?),
+                    ))
                 })
             }),
         })),
-    )?;
-    Ok(Some(y))
+    )
 }
 
 /// `x · Wᵀ` as a plain vector (`x` `[rows, in]`, `w` `[out, in]`): on the
@@ -527,7 +486,7 @@ fn gemm_into(
     if dst.len() != m * n
         || (m * k > 0 && (lhs.0.len() <= last(m, k, lhs.1, lhs.2) || rhs.0.len() <= last(k, n, rhs.1, rhs.2)))
     {
-        candle_core::bail!("gemm_add: operands do not match [{m}, {k}] · [{k}, {n}]");
+        candle_core::bail!("gemm: operands do not match [{m}, {k}] · [{k}, {n}]");
     }
     if m * n * k == 0 {
         if !add {
@@ -732,15 +691,15 @@ mod tests {
             let a = Var::randn(0f32, 1.0, (r, k), &dev).unwrap();
             let bs = Var::randn(0f32, 1.0, (n, r), &dev).unwrap();
             let up = Tensor::randn(0f32, 1.0, (rows, n), &dev).unwrap();
-            let y = lora_linear(&Frozen::Dense(w.clone()), &x, a.as_tensor(), bs.as_tensor())
+            let fused = lora_linear(&Frozen::Dense(w.clone()), &x, a.as_tensor(), bs.as_tensor())
                 .unwrap()
                 .expect("the CPU f32 path");
-            let plain = (x.matmul(&w.t().unwrap()).unwrap()
-                + x.matmul(&a.as_tensor().t().unwrap())
-                    .unwrap()
-                    .matmul(&bs.as_tensor().t().unwrap())
-                    .unwrap())
-            .unwrap();
+            // The update alone (the dropout path) too, counted half again.
+            let update = lora_update(&x, a.as_tensor(), bs.as_tensor()).unwrap();
+            let y = (fused + update.affine(0.5, 0.0).unwrap()).unwrap();
+            let (at, bt) = (a.as_tensor().t().unwrap(), bs.as_tensor().t().unwrap());
+            let plain_update = x.matmul(&at).unwrap().matmul(&bt).unwrap();
+            let plain = (x.matmul(&w.t().unwrap()).unwrap() + plain_update.affine(1.5, 0.0).unwrap()).unwrap();
             assert!(close(&y, &plain) < 1e-5, "forward");
             let g1 = (y * &up).unwrap().sum_all().unwrap().backward().unwrap();
             let g2 = (plain * &up).unwrap().sum_all().unwrap().backward().unwrap();
