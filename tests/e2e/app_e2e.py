@@ -468,6 +468,8 @@ def studio(d):
     open_persona(d, "persona-chat")
     select = d.wait('[data-testid="adapter-select"]', "the adapter choice")[0]
     d.wait('[data-testid="chat-input"]', "the chat input")
+    # Until the persona's adapters have loaded the choice shows the base model.
+    d.wait('[data-testid="adapter-select"] option:not([value="base"])', "the persona's adapters")
     value = d.js("return arguments[0].value;", {ELEMENT: select})
     check(value not in ("", "base"), f"the trained adapter is chosen by default: {value!r}")
     # Short replies: the test build is a debug build.
