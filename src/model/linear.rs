@@ -61,24 +61,16 @@ impl Linear {
         } else {
             (l.a.as_tensor().detach(), l.b.as_tensor().detach())
         };
-        let dims = xin.dims().to_vec();
-        let rows: usize = dims[..dims.len() - 1].iter().product();
-        let x2 = xin.reshape((rows, dims[dims.len() - 1]))?;
         // The scale goes on B (r columns), not on the [rows, out] update.
         let bs = (b * l.scale)?;
         let fused = match dropout_mask {
-            None => super::ops::lora_linear(&self.weight, &x2, &a, &bs)?,
+            None => super::ops::lora_linear(&self.weight, &xin, &a, &bs)?,
             Some(_) => None,
         };
         let y = match fused {
-            Some(y) => {
-                let mut out = dims;
-                let last = out.len() - 1;
-                out[last] = y.dim(1)?;
-                y.reshape(out)?.to_dtype(x.dtype())?
-            }
+            Some(y) => y.to_dtype(x.dtype())?,
             None => {
-                let d = super::ops::lora_update(&x2, &a, &bs)?;
+                let d = super::ops::lora_update(&super::ops::as_rows(&xin)?, &a, &bs)?;
                 self.weight.matmul_t_plus(x, Some(&d))?
             }
         };

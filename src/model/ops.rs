@@ -220,9 +220,8 @@ impl Frozen {
     /// only the sum.
     pub fn matmul_t_plus(&self, x: &Tensor, extra: Option<&Tensor>) -> Result<Tensor> {
         // As a 2-D product: a broadcast batched matmul would copy W per batch row.
-        let dims = x.dims().to_vec();
-        let (rows, inp) = (dims[..dims.len() - 1].iter().product::<usize>(), dims[dims.len() - 1]);
-        let x2 = x.reshape((rows, inp))?;
+        let x2 = as_rows(x)?;
+        let rows = x2.dim(0)?;
         let xd = x2.detach();
         let y = match self {
             Frozen::Dense(w) => xd.matmul(&w.t()?)?,
@@ -262,11 +261,25 @@ impl Frozen {
             _ if x_tracks => attach(&x2, y, move |g, _| grad_x(g))?,
             _ => y,
         };
-        let mut out = dims;
-        let last = out.len() - 1;
-        out[last] = outs;
-        y.reshape(out)
+        unflatten(y, x.dims())
     }
+}
+
+/// `x` `[…, in]` as a 2-D `[rows, in]`.
+pub(super) fn as_rows(x: &Tensor) -> Result<Tensor> {
+    let dims = x.dims();
+    let (lead, last) = dims.split_at(dims.len().saturating_sub(1));
+    x.reshape((lead.iter().product::<usize>(), last.first().copied().unwrap_or(1)))
+}
+
+/// A product's `[rows, out]` as `[…, out]`, the leading dimensions those of
+/// the input `dims`.
+fn unflatten(y: Tensor, dims: &[usize]) -> Result<Tensor> {
+    let mut out = dims.to_vec();
+    if let Some(last) = out.last_mut() {
+        *last = y.dim(1)?;
+    }
+    y.reshape(out)
 }
 
 /// RMSNorm with a frozen weight `w` over the last dimension.
@@ -365,7 +378,7 @@ pub fn lora_update(x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Tensor> {
 }
 
 /// `x · Wᵀ + x · Aᵀ · Bsᵀ`: a frozen dense weight `w` `[out, in]` with its
-/// LoRA update, for `x` `[rows, in]`, gradients to `x`, `a` and `bs`. On
+/// LoRA update, for `x` `[…, in]`, gradients to `x`, `a` and `bs`. On
 /// the CPU in f32 the update is written first and gemm adds the base
 /// product onto it; the backward pass builds x's gradient the same way. So
 /// neither pass sums two whole activations or allocates the second one,
@@ -375,7 +388,7 @@ pub fn lora_update(x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Tensor> {
 pub fn lora_linear(w: &Frozen, x: &Tensor, a: &Tensor, bs: &Tensor) -> Result<Option<Tensor>> {
     match w {
         Frozen::Dense(w) if fast(w) && fast(x) && fast(a) && fast(bs) => {
-            lora_product(Some(w.clone()), x, a, bs).map(Some)
+            unflatten(lora_product(Some(w.clone()), &as_rows(x)?, a, bs)?, x.dims()).map(Some)
         }
         _ => Ok(None),
     }

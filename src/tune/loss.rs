@@ -43,9 +43,9 @@ pub fn fused_nll(rows: &Tensor, head: &crate::model::ops::Frozen, targets: &[u32
     const CHUNK: usize = 128;
     let mut total = 0f64;
     let mut grads: Vec<Tensor> = Vec::new();
+    let vocab = head.dims().0;
     for c0 in (0..n).step_by(CHUNK) {
         let c = CHUNK.min(n - c0);
-        let vocab = head.dims().0;
         let mut v = crate::model::ops::matmul_t_vec(head, &detached.narrow(0, c0, c)?)?;
         let tg = &targets[c0..c0 + c];
         // Each row becomes e^(logit − max) (vectorised), with its sum.
