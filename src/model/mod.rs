@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod attention;
+pub mod causal;
 pub mod config;
 pub mod cpu;
 pub mod device;

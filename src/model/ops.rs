@@ -93,7 +93,7 @@ fn attach_sum(
     )
 }
 
-type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
+pub(crate) type Grads3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
 type Backward3 = dyn Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Result<Grads3> + Send + Sync;
 
 /// For a result computed from three inputs, backward: `grads(a, b, c,
@@ -129,6 +129,23 @@ impl CustomOp3 for Attach3 {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         (self.grads)(&a.detach(), &b.detach(), &c.detach(), &res.detach(), grad)
     }
+}
+
+/// Join `result` (computed from `a`, `b`, `c` detached) to their graphs;
+/// `grads(a, b, c, result, g)` gives their gradients.
+pub(crate) fn attach3(
+    a: &Tensor,
+    b: &Tensor,
+    c: &Tensor,
+    result: Tensor,
+    grads: impl Fn(&Tensor, &Tensor, &Tensor, &Tensor, &Tensor) -> Result<Grads3> + Send + Sync + 'static,
+) -> Result<Tensor> {
+    a.with_op3_result(
+        b,
+        c,
+        &plain(result)?,
+        Arc::new(Box::new(Attach3 { grads: Box::new(grads) })),
+    )
 }
 
 /// True when `t` is (or depends on) a trainable variable.
@@ -342,27 +359,20 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, mask: Option<&T
     if !(tracks(q) || tracks(k) || tracks(v)) {
         return Ok(out);
     }
-    q.with_op3_result(
-        k,
-        v,
-        &plain(out)?,
-        Arc::new(Box::new(Attach3 {
-            grads: Box::new(move |q, k, v, o, g| {
-                let g = g.contiguous()?;
-                let p = probs(q, k)?;
-                let dv = p.t()?.matmul(&g)?;
-                let dp = g.matmul(&v.t()?)?;
-                let ds = if fast(&dp) {
-                    p.apply_op2_no_bwd(&dp, &SoftmaxBackward { scale: scale as f32 })?
-                } else {
-                    // Σ_j p·dp over a row is g·o (o = p·v).
-                    let d = (&g * o)?.sum_keepdim(D::Minus1)?;
-                    (p * dp.broadcast_sub(&d)?)?.affine(scale, 0.0)?
-                };
-                Ok((Some(ds.matmul(k)?), Some(ds.t()?.matmul(q)?), Some(dv)))
-            }),
-        })),
-    )
+    attach3(q, k, v, out, move |q, k, v, o, g| {
+        let g = g.contiguous()?;
+        let p = probs(q, k)?;
+        let dv = p.t()?.matmul(&g)?;
+        let dp = g.matmul(&v.t()?)?;
+        let ds = if fast(&dp) {
+            p.apply_op2_no_bwd(&dp, &SoftmaxBackward { scale: scale as f32 })?
+        } else {
+            // Σ_j p·dp over a row is g·o (o = p·v).
+            let d = (&g * o)?.sum_keepdim(D::Minus1)?;
+            (p * dp.broadcast_sub(&d)?)?.affine(scale, 0.0)?
+        };
+        Ok((Some(ds.matmul(k)?), Some(ds.t()?.matmul(q)?), Some(dv)))
+    })
 }
 
 /// The LoRA update `x · Aᵀ · Bsᵀ` for `x` `[rows, in]`, `a` `[r, in]` and
@@ -420,41 +430,34 @@ fn lora_product(w: Option<Tensor>, x: &Tensor, a: &Tensor, bs: &Tensor) -> Resul
     if !(x_tracks || tracks(a) || tracks(bs)) {
         return Ok(y);
     }
-    x.with_op3_result(
-        a,
-        bs,
-        &y,
-        Arc::new(Box::new(Attach3 {
-            grads: Box::new(move |x, a, _, _, g| {
-                let dev = x.device();
-                with_f32s(g, |g| {
-                    // dBs = gᵀ·h, dh = g·Bs, dA = dhᵀ·x, dx = dh·A (+ g·W).
-                    let d_bs = rows::few_t_times(&h, g, r, n);
-                    let mut dh = dst(rows * r);
-                    rows::times_few_t(g, &bs_t, &mut dh, n);
-                    let d_a = with_f32s(x, |x| Ok(rows::few_t_times(&dh, x, r, k)))?;
-                    let d_x = if x_tracks {
-                        let mut d_x = dst(rows * k);
-                        with_f32s(a, |a| {
-                            rows::times_few(&dh, a, &mut d_x, k);
-                            Ok(())
-                        })?;
-                        if let Some(w) = &w {
-                            with_f32s(w, |w| gemm_add(&mut d_x, (rows, k, n), (g, n, 1), (w, k, 1)))?;
-                        }
-                        Some(Tensor::from_vec(d_x, (rows, k), dev)?)
-                    } else {
-                        None
-                    };
-                    Ok((
-                        d_x,
-                        Some(Tensor::from_vec(d_a, (r, k), dev)?),
-                        Some(Tensor::from_vec(d_bs, (r, n), dev)?.t()?.contiguous()?),
-                    ))
-                })
-            }),
-        })),
-    )
+    attach3(x, a, bs, y, move |x, a, _, _, g| {
+        let dev = x.device();
+        with_f32s(g, |g| {
+            // dBs = gᵀ·h, dh = g·Bs, dA = dhᵀ·x, dx = dh·A (+ g·W).
+            let d_bs = rows::few_t_times(&h, g, r, n);
+            let mut dh = dst(rows * r);
+            rows::times_few_t(g, &bs_t, &mut dh, n);
+            let d_a = with_f32s(x, |x| Ok(rows::few_t_times(&dh, x, r, k)))?;
+            let d_x = if x_tracks {
+                let mut d_x = dst(rows * k);
+                with_f32s(a, |a| {
+                    rows::times_few(&dh, a, &mut d_x, k);
+                    Ok(())
+                })?;
+                if let Some(w) = &w {
+                    with_f32s(w, |w| gemm_add(&mut d_x, (rows, k, n), (g, n, 1), (w, k, 1)))?;
+                }
+                Some(Tensor::from_vec(d_x, (rows, k), dev)?)
+            } else {
+                None
+            };
+            Ok((
+                d_x,
+                Some(Tensor::from_vec(d_a, (r, k), dev)?),
+                Some(Tensor::from_vec(d_bs, (r, n), dev)?.t()?.contiguous()?),
+            ))
+        })
+    })
 }
 
 /// `x · Wᵀ` as a plain vector (`x` `[rows, in]`, `w` `[out, in]`): on the
@@ -491,9 +494,32 @@ fn gemm_add(
 fn gemm_into(
     dst: &mut [f32],
     add: bool,
+    dims: (usize, usize, usize),
+    lhs: (&[f32], usize, usize),
+    rhs: (&[f32], usize, usize),
+) -> Result<()> {
+    gemm_on(dst, add, dims, lhs, rhs, rayon::current_num_threads())
+}
+
+/// [`gemm_into`] on the calling thread only, for products that are already
+/// one of many run in parallel.
+pub(crate) fn gemm_here(
+    dst: &mut [f32],
+    add: bool,
+    dims: (usize, usize, usize),
+    lhs: (&[f32], usize, usize),
+    rhs: (&[f32], usize, usize),
+) -> Result<()> {
+    gemm_on(dst, add, dims, lhs, rhs, 1)
+}
+
+fn gemm_on(
+    dst: &mut [f32],
+    add: bool,
     (m, n, k): (usize, usize, usize),
     lhs: (&[f32], usize, usize),
     rhs: (&[f32], usize, usize),
+    threads: usize,
 ) -> Result<()> {
     let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs;
     if dst.len() != m * n
@@ -507,7 +533,6 @@ fn gemm_into(
         }
         return Ok(());
     }
-    let threads = rayon::current_num_threads();
     let par = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
@@ -542,7 +567,7 @@ fn gemm_into(
 }
 
 /// Whether the CPU row kernels ([`super::rows`]) can take `t`.
-fn fast(t: &Tensor) -> bool {
+pub(crate) fn fast(t: &Tensor) -> bool {
     t.device().is_cpu() && t.dtype() == DType::F32
 }
 
@@ -555,7 +580,7 @@ fn f32s<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
 }
 
 /// Runs `f` on the contiguous f32 values of `t` (a CPU tensor).
-fn with_f32s<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
+pub(crate) fn with_f32s<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
     let t = t.contiguous()?;
     let (st, l) = t.storage_and_layout();
     match &*st {
@@ -568,7 +593,7 @@ fn with_f32s<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
 /// reads it: not zeroed first (zeroing ran on one core while the other
 /// waited, a memset for every activation and gradient).
 #[allow(clippy::uninit_vec)]
-fn dst(n: usize) -> Vec<f32> {
+pub(crate) fn dst(n: usize) -> Vec<f32> {
     let mut v = Vec::with_capacity(n);
     // SAFETY: any bit pattern is an f32, and each caller's kernel writes
     // every element (the row kernels' tests fill their destinations with NaN

@@ -233,6 +233,27 @@ pub fn softmax_backward(p: &[f32], dp: &[f32], out: &mut [f32], cols: usize, sca
 }
 
 dispatch! {
+    fn causal_softmax_block(x: &[f32], out: &mut [f32], cols: usize, first: usize, scale: f32) {
+        for (j, (o, x)) in out.chunks_mut(cols).zip(x.chunks(cols)).enumerate() {
+            let seen = (first + j).min(cols);
+            softmax_row(&x[..seen], &mut o[..seen], None, scale);
+            o[seen..].fill(0.0);
+        }
+    }
+}
+
+/// Causal softmax of `x · scale` on the calling thread: row j of `cols`
+/// values sees its first `first + j` (the rest of `out` is 0).
+pub fn causal_softmax(x: &[f32], out: &mut [f32], cols: usize, first: usize, scale: f32) {
+    causal_softmax_block(x, out, cols.max(1), first, scale);
+}
+
+/// [`softmax_backward`] on the calling thread.
+pub fn softmax_backward_here(p: &[f32], dp: &[f32], out: &mut [f32], cols: usize, scale: f32) {
+    softmax_backward_block(p, dp, out, cols.max(1), scale);
+}
+
+dispatch! {
     fn rms_norm_backward_block(x: &[f32], w: &[f32], g: &[f32], out: &mut [f32], eps: f32) {
         let cols = w.len().max(1);
         for ((o, x), g) in out.chunks_mut(cols).zip(x.chunks(cols)).zip(g.chunks(cols)) {

@@ -332,10 +332,18 @@ impl Block {
         // Grouped-query attention without copying k/v: the `rep` query
         // heads that share a kv head are stacked along the sequence axis.
         let q = q.contiguous()?.reshape((b, nkv, rep * l, hd))?;
-        let att = ops::attention(&q, &k, &v, 1.0 / (hd as f64).sqrt(), ctx.mask.as_ref())?
-            .reshape((b, nh, l, hd))?
-            .transpose(1, 2)?
-            .reshape((b, l, nh * hd))?;
+        let scale = 1.0 / (hd as f64).sqrt();
+        // Several tokens (prompts, training) mask out the keys after each
+        // one: the causal path skips those products.
+        let causal = match ctx.mask.is_some() {
+            true => super::causal::causal(&q, &k, &v, scale, rep)?,
+            false => None,
+        };
+        let att = match causal {
+            Some(att) => att,
+            None => ops::attention(&q, &k, &v, scale, ctx.mask.as_ref())?,
+        };
+        let att = att.reshape((b, nh, l, hd))?.transpose(1, 2)?.reshape((b, l, nh * hd))?;
         self.mlp_after_attention(r, &att, &lin, eps)
     }
 
