@@ -66,9 +66,15 @@ fn training_bytes(model: &Model, cfg: &TrainConfig, len: usize, k: usize) -> u64
     // computed again.
     let transient = if k > 0 { 2.0 * per_layer } else { per_layer };
     // Attention's scores and probabilities (and their gradients in the
-    // backward pass) exist for one layer at a time.
+    // backward pass) exist for one layer at a time on the batched path; the
+    // CPU's causal path holds a block of them per thread and each query
+    // head's share of dk and dv (`model::causal`).
     let (b, l) = (cfg.batch_size.max(1) as f64, len.max(1) as f64);
-    let scores = 4.0 * b * m.num_heads as f64 * l * l * 4.0;
+    let scores = if model.net.device.is_cpu() {
+        b * m.num_heads as f64 * l * (2 * m.head_dim) as f64 * 4.0
+    } else {
+        4.0 * b * m.num_heads as f64 * l * l * 4.0
+    };
     let activations = scores + transient + k as f64 * input + (m.num_layers - k) as f64 * per_layer;
     let h = m.hidden_size as f64;
     let i = m.intermediate_size as f64;
@@ -95,7 +101,7 @@ fn training_bytes(model: &Model, cfg: &TrainConfig, len: usize, k: usize) -> u64
 /// and product (3 × L × I) and eight hidden-size tensors (the block's input,
 /// the two norms, q with k and v, attention's output before and after its
 /// projection, the residual between), in f32, with the graph's overhead.
-/// Attention's L × L scores are not kept ([`crate::model::ops::attention`]),
+/// Attention's L × L scores are not kept ([`crate::model::causal`]),
 /// nor a projection's base product and LoRA update apart from their sum
 /// ([`crate::model::ops::lora_linear`]).
 fn layer_activation_bytes(model: &Model, cfg: &TrainConfig, len: usize) -> f64 {
