@@ -106,6 +106,7 @@ fn main() {
         let n = steps.max(1) as f64;
         (total / n, fwd / n, bwd / n)
     };
+    let peak_before = gemm_peak();
     let (per_step, fwd, bwd) = measure(steps);
     eprintln!(
         "  per step: forward {fwd:.2} s, backward {bwd:.2} s, optimizer {:.2} s",
@@ -132,10 +133,13 @@ fn main() {
             + c.num_heads * c.head_dim * c.hidden_size
             + 3 * c.hidden_size * c.intermediate_size)) as f64;
     let p_head = (c.vocab_size * c.hidden_size) as f64;
-    let attn = (4 * c.num_layers * seq * c.num_heads * c.head_dim) as f64; // per token, fwd
+    // Attention per token, forward: q·kᵀ and p·v over the seq/2 keys a token
+    // sees on average (causal: the masked half is not useful work).
+    let attn = (2 * c.num_layers * seq * c.num_heads * c.head_dim) as f64;
     let flops_per_token = 4.0 * (p_layers + p_head) + 2.0 * attn;
     let achieved = flops_per_token * tps / 1e9;
-    let peak = gemm_peak();
+    // The machine's speed drifts: the better of a measure before and after the steps.
+    let peak = gemm_peak().max(peak_before);
     let mem = tune::peak_memory_mib().unwrap_or(0.0);
     println!(
         "dramatis      : {tps:8.1} tokens/s  {per_step:6.2} s/step  peak RSS {mem:6.0} MiB  ({achieved:.1} GFLOP/s = {:.0}% of f32 GEMM peak {peak:.1} GFLOP/s), batch {batch}×{seq}, r=8 on 7 projections, {threads} threads",
