@@ -261,7 +261,22 @@ struct PassCtx {
     eps: f64,
     cos: Tensor,
     sin: Tensor,
-    mask: Option<Tensor>,
+    /// Keys cached before the `l` new tokens.
+    pos: usize,
+    /// The additive causal mask of the batched attention, built the first
+    /// time a block takes that path (the CPU's causal path needs none).
+    mask: std::sync::OnceLock<Option<Tensor>>,
+}
+
+impl PassCtx {
+    fn mask(&self, like: &Tensor) -> candle_core::Result<Option<&Tensor>> {
+        if self.mask.get().is_none() {
+            let _ = self
+                .mask
+                .set(causal_mask(self.l, self.pos, self.rep, like.device(), like.dtype())?);
+        }
+        Ok(self.mask.get().and_then(Option::as_ref))
+    }
 }
 
 impl Block {
@@ -324,7 +339,7 @@ impl Block {
             None => (k, v),
         };
         // One new token (generation): straight from the cache.
-        if l == 1 && !grad && ctx.mask.is_none() {
+        if l == 1 && !grad {
             if let Some(att) = super::attention::decode(&q, &k, &v, 1.0 / (hd as f32).sqrt())? {
                 return self.mlp_after_attention(r, &att, &lin, eps);
             }
@@ -335,13 +350,13 @@ impl Block {
         let scale = 1.0 / (hd as f64).sqrt();
         // Several tokens (prompts, training) mask out the keys after each
         // one: the causal path skips those products.
-        let causal = match ctx.mask.is_some() {
+        let causal = match l > 1 {
             true => super::causal::causal(&q, &k, &v, scale, rep)?,
             false => None,
         };
         let att = match causal {
             Some(att) => att,
-            None => ops::attention(&q, &k, &v, scale, ctx.mask.as_ref())?,
+            None => ops::attention(&q, &k, &v, scale, ctx.mask(x)?)?,
         };
         let att = att.reshape((b, nh, l, hd))?.transpose(1, 2)?.reshape((b, l, nh * hd))?;
         self.mlp_after_attention(r, &att, &lin, eps)
@@ -492,7 +507,8 @@ impl Transformer {
             eps: self.cfg.rms_norm_eps,
             cos,
             sin,
-            mask: causal_mask(l, pos, rep, &self.device, x.dtype())?,
+            pos,
+            mask: std::sync::OnceLock::new(),
         };
         for (i, blk) in self.blocks.iter().enumerate() {
             x = match pass.checkpoint {
@@ -596,7 +612,7 @@ fn rope_tables(cfg: &ModelConfig, dtype: DType, dev: &Device) -> Result<(Tensor,
 
 /// Additive causal mask `[rep·l, pos+l]` for `l` new tokens after `pos`
 /// cached ones, tiled for the stacked query heads; `None` for one token.
-fn causal_mask(l: usize, pos: usize, rep: usize, dev: &Device, dtype: DType) -> Result<Option<Tensor>> {
+fn causal_mask(l: usize, pos: usize, rep: usize, dev: &Device, dtype: DType) -> candle_core::Result<Option<Tensor>> {
     if l == 1 {
         return Ok(None);
     }
