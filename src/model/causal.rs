@@ -6,9 +6,10 @@
 //! about 60% of the products at 256 tokens, falling towards half for longer
 //! sequences. The scores of one block (`BLOCK × keys`) are the only scratch,
 //! and the backward pass computes them again block by block, so nothing of
-//! `rows × keys` size is kept between the passes.
+//! `rows × keys` size is kept between the passes. The products of one stacked
+//! head run on one thread (`gemm_on(…, 1)`); the heads spread over the cores.
 
-use super::ops::{self, dst, gemm_here, Grads3};
+use super::ops::{self, dst, Grads3};
 use super::rows;
 use candle_core::{Result, Tensor};
 use rayon::prelude::*;
@@ -88,7 +89,7 @@ impl Causal {
     fn probs(&self, qh: &[f32], kh: &[f32], s0: usize, s: &mut [f32], p: &mut [f32]) -> Result<()> {
         let ((m, n), d) = (self.block(s0), self.d);
         // S = Q[s0..s0+m] · K[..n]ᵀ (Kᵀ read in place: row stride 1, column stride d).
-        gemm_here(s, false, (m, n, d), (&qh[s0 * d..(s0 + m) * d], d, 1), (kh, 1, d))?;
+        ops::gemm_on(s, false, (m, n, d), (&qh[s0 * d..(s0 + m) * d], d, 1), (kh, 1, d), 1)?;
         rows::causal_softmax(s, p, n, self.t - self.l + s0 + 1, self.scale);
         Ok(())
     }
@@ -115,7 +116,7 @@ impl Causal {
                     let (m, n) = self.block(s0);
                     let p = &mut p[..m * n];
                     self.probs(qh, kh, s0, &mut s[..m * n], p)?;
-                    gemm_here(&mut o[s0 * d..(s0 + m) * d], false, (m, d, n), (p, n, 1), (vh, d, 1))?;
+                    ops::gemm_on(&mut o[s0 * d..(s0 + m) * d], false, (m, d, n), (p, n, 1), (vh, d, 1), 1)?;
                 }
                 Ok(())
             })?;
@@ -152,13 +153,20 @@ impl Causal {
                     self.probs(qh, kh, s0, s, p)?;
                     let (qb, gb) = (&qh[s0 * d..(s0 + m) * d], &gh[s0 * d..(s0 + m) * d]);
                     // dV[..n] += Pᵀ · G
-                    gemm_here(&mut dv[..n * d], true, (n, d, m), (p, 1, n), (gb, d, 1))?;
+                    ops::gemm_on(&mut dv[..n * d], true, (n, d, m), (p, 1, n), (gb, d, 1), 1)?;
                     // dP = G · V[..n]ᵀ, then dS from it
-                    gemm_here(s, false, (m, n, d), (gb, d, 1), (vh, 1, d))?;
+                    ops::gemm_on(s, false, (m, n, d), (gb, d, 1), (vh, 1, d), 1)?;
                     rows::softmax_backward_here(p, s, ds, n, self.scale);
                     // dQ = dS · K[..n], dK[..n] += dSᵀ · Q
-                    gemm_here(&mut dqh[s0 * d..(s0 + m) * d], false, (m, d, n), (ds, n, 1), (kh, d, 1))?;
-                    gemm_here(&mut dk[..n * d], true, (n, d, m), (ds, 1, n), (qb, d, 1))?;
+                    ops::gemm_on(
+                        &mut dqh[s0 * d..(s0 + m) * d],
+                        false,
+                        (m, d, n),
+                        (ds, n, 1),
+                        (kh, d, 1),
+                        1,
+                    )?;
+                    ops::gemm_on(&mut dk[..n * d], true, (n, d, m), (ds, 1, n), (qb, d, 1), 1)?;
                 }
                 Ok((dk, dv))
             })

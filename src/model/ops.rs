@@ -501,19 +501,9 @@ fn gemm_into(
     gemm_on(dst, add, dims, lhs, rhs, rayon::current_num_threads())
 }
 
-/// [`gemm_into`] on the calling thread only, for products that are already
-/// one of many run in parallel.
-pub(crate) fn gemm_here(
-    dst: &mut [f32],
-    add: bool,
-    dims: (usize, usize, usize),
-    lhs: (&[f32], usize, usize),
-    rhs: (&[f32], usize, usize),
-) -> Result<()> {
-    gemm_on(dst, add, dims, lhs, rhs, 1)
-}
-
-fn gemm_on(
+/// [`gemm_into`] on `threads` threads: 1 for products that are already one
+/// of many run in parallel.
+pub(crate) fn gemm_on(
     dst: &mut [f32],
     add: bool,
     (m, n, k): (usize, usize, usize),
