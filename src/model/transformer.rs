@@ -350,9 +350,10 @@ impl Block {
         let scale = 1.0 / (hd as f64).sqrt();
         // Several tokens (prompts, training) mask out the keys after each
         // one: the causal path skips those products.
-        let causal = match l > 1 {
-            true => super::causal::causal(&q, &k, &v, scale, rep)?,
-            false => None,
+        let causal = if l > 1 {
+            super::causal::causal(&q, &k, &v, scale, rep)?
+        } else {
+            None
         };
         let att = match causal {
             Some(att) => att,
