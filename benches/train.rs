@@ -3,7 +3,7 @@
 //! PEFT doing the same work (benches/reference/peft_train_speed.py, when a
 //! Python with torch/peft is found), and against this machine's f32 GEMM peak.
 //!
-//! Run: cargo bench --bench train [-- --steps N --batch B --seq L --threads T --busy]
+//! Run: cargo bench --bench train [-- --steps N --batch B --seq L --threads T --busy --rounds R]
 //! Python: $DRAMATIS_REF_PYTHON, else ../venv-ref/bin/python (scripts/make-fixtures.sh makes it).
 
 mod common;
@@ -38,7 +38,6 @@ fn main() {
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     dramatis::jobs::init_runtime();
     common::print_devices();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let gguf = smollm2();
     let opts = LoadOptions {
         policy: QuantPolicy::Dense,
@@ -107,25 +106,7 @@ fn main() {
         (total / n, fwd / n, bwd / n)
     };
     let peak_before = gemm_peak();
-    let (per_step, fwd, bwd) = measure(steps);
-    eprintln!(
-        "  per step: forward {fwd:.2} s, backward {bwd:.2} s, optimizer {:.2} s",
-        per_step - fwd - bwd
-    );
-    // --busy: the same steps again beside a program that keeps one core busy.
-    let busy = std::env::args().any(|a| a == "--busy").then(|| {
-        let mut hog = std::process::Command::new("sh")
-            .args(["-c", "while :; do :; done"])
-            .spawn()
-            .expect("sh");
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let (busy_step, _, _) = measure(steps.min(3));
-        let _ = hog.kill();
-        let _ = hog.wait();
-        busy_step
-    });
     let tokens = (batch * seq) as f64;
-    let tps = tokens / per_step;
     let c = &model.net.cfg;
     // Frozen base: forward 2·P·T, backward 2·P·T (input gradients only); LoRA and attention extra.
     let p_layers = (c.num_layers
@@ -137,27 +118,99 @@ fn main() {
     // sees on average (causal: the masked half is not useful work).
     let attn = (2 * c.num_layers * seq * c.num_heads * c.head_dim) as f64;
     let flops_per_token = 4.0 * (p_layers + p_head) + 2.0 * attn;
-    let achieved = flops_per_token * tps / 1e9;
-    // The machine's speed drifts: the better of a measure before and after the steps.
-    let peak = gemm_peak().max(peak_before);
-    let mem = tune::peak_memory_mib().unwrap_or(0.0);
-    println!(
-        "dramatis      : {tps:8.1} tokens/s  {per_step:6.2} s/step  peak RSS {mem:6.0} MiB  ({achieved:.1} GFLOP/s = {:.0}% of f32 GEMM peak {peak:.1} GFLOP/s), batch {batch}×{seq}, r=8 on 7 projections, {threads} threads",
-        100.0 * achieved / peak
-    );
-    if let Some(b) = busy {
-        let busy_tps = tokens / b;
+    // --rounds N: N rounds of (Dramatis, then PyTorch), so that both sides
+    // see the same phases of a machine whose speed drifts; the medians and
+    // the median of the rounds' ratios are printed at the end.
+    let rounds = arg("--rounds", 1).max(1);
+    let py = python();
+    let (mut ours, mut refs_tps, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        if rounds > 1 {
+            println!("round {round} of {rounds}");
+        }
+        let (per_step, fwd, bwd) = measure(steps);
+        eprintln!(
+            "  per step: forward {fwd:.2} s, backward {bwd:.2} s, optimizer {:.2} s",
+            per_step - fwd - bwd
+        );
+        let tps = tokens / per_step;
+        ours.push(tps);
+        let achieved = flops_per_token * tps / 1e9;
+        let mem = tune::peak_memory_mib().unwrap_or(0.0);
+        // The machine's speed drifts: the better of a measure before and after the steps.
+        let peak = gemm_peak().max(peak_before);
         println!(
-            "  the same, one core busy elsewhere: {busy_tps:8.1} tokens/s ({:.0}% of idle; target ≥ 40%)",
-            100.0 * busy_tps / tps
+            "dramatis      : {tps:8.1} tokens/s  {per_step:6.2} s/step  peak RSS {mem:6.0} MiB  ({achieved:.1} GFLOP/s = {:.0}% of f32 GEMM peak {peak:.1} GFLOP/s), batch {batch}×{seq}, r=8 on 7 projections, {threads} threads",
+            100.0 * achieved / peak
+        );
+        if round == 1 && std::env::args().any(|a| a == "--busy") {
+            // --busy: the same steps again beside a program that keeps one core busy.
+            let mut hog = std::process::Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .expect("sh");
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let (busy_step, _, _) = measure(steps.min(3));
+            let _ = hog.kill();
+            let _ = hog.wait();
+            let busy_tps = tokens / busy_step;
+            println!(
+                "  the same, one core busy elsewhere: {busy_tps:8.1} tokens/s ({:.0}% of idle; target ≥ 40%)",
+                100.0 * busy_tps / tps
+            );
+        }
+        let Some(py) = &py else {
+            if round == 1 {
+                println!("pytorch+peft  : not run (no Python with torch and peft; set DRAMATIS_REF_PYTHON or run scripts/make-fixtures.sh)");
+            }
+            continue;
+        };
+        if let Some(ref_tps) = reference(py, &gguf, batch, seq, steps, threads) {
+            refs_tps.push(ref_tps);
+            ratios.push(tps / ref_tps);
+            println!("ratio         : {:.2}× PyTorch + PEFT (target ≥ 1.5×)", tps / ref_tps);
+        }
+    }
+    if rounds > 1 {
+        let (lo, hi) = (
+            ratios.iter().cloned().fold(f64::INFINITY, f64::min),
+            ratios.iter().cloned().fold(0.0, f64::max),
+        );
+        println!(
+            "median of {rounds} rounds: dramatis {:.1} tokens/s, pytorch+peft {:.1} tokens/s, ratio {:.2}× (rounds {lo:.2}–{hi:.2}×; target ≥ 1.5×)",
+            median(&mut ours),
+            median(&mut refs_tps),
+            median(&mut ratios),
         );
     }
-    let Some(py) = python() else {
-        println!("pytorch+peft  : not run (no Python with torch and peft; set DRAMATIS_REF_PYTHON or run scripts/make-fixtures.sh)");
-        return;
-    };
-    let script = root.join("benches/reference/peft_train_speed.py");
-    let mut cmd = std::process::Command::new(&py);
+}
+
+/// The middle value (the mean of the two middle ones for an even count); NaN when empty.
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// One run of benches/reference/peft_train_speed.py: prints its line and
+/// returns its tokens/s, or prints why it failed.
+fn reference(
+    py: &std::path::Path,
+    gguf: &std::path::Path,
+    batch: usize,
+    seq: usize,
+    steps: usize,
+    threads: usize,
+) -> Option<f64> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/peft_train_speed.py");
+    let mut cmd = std::process::Command::new(py);
     common::same_path_for_reference(&mut cmd);
     let out = cmd
         .arg(&script)
@@ -170,7 +223,7 @@ fn main() {
             "--json",
         ])
         .arg("--model")
-        .arg(&gguf)
+        .arg(gguf)
         .output();
     match out {
         Ok(o) if o.status.success() => {
@@ -185,12 +238,18 @@ fn main() {
                 v["torch"].as_str().unwrap_or("?"),
                 v["peft"].as_str().unwrap_or("?"),
             );
-            println!("ratio         : {:.2}× PyTorch + PEFT (target ≥ 1.5×)", tps / ref_tps);
+            Some(ref_tps)
         }
-        Ok(o) => println!(
-            "pytorch+peft  : failed: {}",
-            String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
-        ),
-        Err(e) => println!("pytorch+peft  : could not start {}: {e}", py.display()),
+        Ok(o) => {
+            println!(
+                "pytorch+peft  : failed: {}",
+                String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
+            );
+            None
+        }
+        Err(e) => {
+            println!("pytorch+peft  : could not start {}: {e}", py.display());
+            None
+        }
     }
 }
