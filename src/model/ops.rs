@@ -460,22 +460,43 @@ fn lora_product(w: Option<Tensor>, x: &Tensor, a: &Tensor, bs: &Tensor) -> Resul
     })
 }
 
-/// `x · Wᵀ` as a plain vector (`x` `[rows, in]`, `w` `[out, in]`): on the
-/// CPU in f32 gemm writes it straight into the vector (the loss's logits,
-/// 25 MB a chunk, were a tensor copied out on one core); elsewhere through
+/// `out ← x · Wᵀ` (`x` `[rows, in]`, `w` `[out, in]`, `out` `rows × out`
+/// values): on the CPU in f32 gemm writes straight into `out` (the loss's
+/// logits, tens of MB a chunk, reuse one buffer); elsewhere through
 /// [`Frozen::matmul_t`].
-pub fn matmul_t_vec(w: &Frozen, x: &Tensor) -> Result<Vec<f32>> {
-    match w {
-        Frozen::Dense(t) if fast(t) && fast(x) => {
-            let ((rows, k), n) = (x.dims2()?, t.dim(0)?);
-            let mut out = dst(rows * n);
-            with_f32s(x, |x| {
-                with_f32s(t, |w| gemm_into(&mut out, false, (rows, n, k), (x, k, 1), (w, 1, k)))
-            })?;
-            Ok(out)
-        }
-        _ => w.matmul_t(x)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1(),
+pub fn matmul_t_into(w: &Frozen, x: &Tensor, out: &mut [f32]) -> Result<()> {
+    let ((rows, k), n) = (x.dims2()?, w.dims().0);
+    if out.len() != rows * n {
+        candle_core::bail!("matmul_t_into: {} values for [{rows}, {n}]", out.len());
     }
+    match w {
+        Frozen::Dense(t) if fast(t) && fast(x) => with_f32s(x, |x| {
+            with_f32s(t, |w| gemm_into(out, false, (rows, n, k), (x, k, 1), (w, 1, k)))
+        }),
+        _ => {
+            let v = w.matmul_t(x)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+            out.copy_from_slice(&v);
+            Ok(())
+        }
+    }
+}
+
+/// `x · w` as a plain vector, for `x` `rows × k` values and `w` `[k, n]` in
+/// f32: gemm on the CPU, the tensor product elsewhere.
+pub fn matmul_vec(x: &[f32], rows: usize, w: &Tensor) -> Result<Vec<f32>> {
+    let (k, n) = w.dims2()?;
+    if x.len() != rows * k {
+        candle_core::bail!("matmul_vec: {} values for [{rows}, {k}]", x.len());
+    }
+    if fast(w) {
+        let mut out = dst(rows * n);
+        with_f32s(w, |w| gemm_into(&mut out, false, (rows, n, k), (x, k, 1), (w, n, 1)))?;
+        return Ok(out);
+    }
+    Tensor::from_slice(x, (rows, k), w.device())?
+        .matmul(w)?
+        .flatten_all()?
+        .to_vec1()
 }
 
 /// `dst += lhs · rhs` with gemm on all cores, `dst` `[m, n]` row-major and

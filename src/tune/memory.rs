@@ -75,7 +75,9 @@ fn training_bytes(model: &Model, cfg: &TrainConfig, len: usize, k: usize) -> u64
     } else {
         4.0 * b * m.num_heads as f64 * l * l * 4.0
     };
-    let activations = scores + transient + k as f64 * input + (m.num_layers - k) as f64 * per_layer;
+    // The loss's logits, one chunk of rows at a time (`loss::fused_nll`).
+    let logits = (super::loss::loss_chunk_rows(m.vocab_size) * m.vocab_size * 4) as f64;
+    let activations = scores + logits + transient + k as f64 * input + (m.num_layers - k) as f64 * per_layer;
     let h = m.hidden_size as f64;
     let i = m.intermediate_size as f64;
     // The adapter: weights, gradients and two AdamW moments, in f32.
