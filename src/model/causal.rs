@@ -207,10 +207,7 @@ mod tests {
         Tensor::from_vec(m, (rep * l, t), &Device::Cpu).unwrap()
     }
 
-    fn max_rel(a: &Tensor, b: &Tensor) -> f32 {
-        let max = |t: &Tensor| t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-        max(&(a - b).unwrap()) / max(b).max(1e-6)
-    }
+    use crate::model::ops::rel_diff as max_rel;
 
     /// Output and all three gradients against the batched path with its
     /// mask: 150 rows (blocks of 64, 64 and 22), with and without cached

@@ -450,11 +450,7 @@ mod avx2 {
 mod tests {
     use super::*;
 
-    /// Largest difference between `a` and `b`, over `b`'s largest magnitude.
-    fn rel_err(a: &Tensor, b: &Tensor) -> f32 {
-        let max = |t: &Tensor| -> f32 { t.abs().unwrap().max_all().unwrap().to_scalar().unwrap() };
-        max(&(a - b).unwrap()) / max(b)
-    }
+    use crate::model::ops::rel_diff as rel_err;
 
     #[test]
     fn kernels_match_dequantized_products() {
