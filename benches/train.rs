@@ -128,7 +128,7 @@ fn main() {
         if rounds > 1 {
             println!("round {round} of {rounds}");
         }
-        let (per_step, fwd, bwd) = dramatis::jobs::on_workers(|| measure(steps));
+        let (per_step, fwd, bwd) = measure(steps);
         eprintln!(
             "  per step: forward {fwd:.2} s, backward {bwd:.2} s, optimizer {:.2} s",
             per_step - fwd - bwd

@@ -498,16 +498,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const MMAP_THRESHOLD: i32 = 32 << 20;
 
-/// Runs `f` on one of rayon's worker threads while the caller waits. Model
-/// work (a training step) does this so that each product's parallel split
-/// starts on a worker that takes its own share at once, instead of a thread
-/// outside the pool waking both workers for every product and sleeping
-/// until they finish (train bench, AVX2 path: ~6% more tokens/s in
-/// alternating runs).
-pub fn on_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    rayon::scope(|_| f())
-}
-
 /// Set up the process for model work: keep freed large buffers in the heap
 /// instead of returning them to the OS (every training step allocates
 /// hundreds of MB of activations; with glibc's defaults each allocation gets

@@ -283,16 +283,11 @@ impl<'a> Run<'a> {
                 grad: true,
                 checkpoint: (ck_blocks > 0).then_some(&ck),
             };
-            let model: &crate::model::Model = self.model;
-            let (loss, grads) = crate::jobs::on_workers(|| -> Result<_> {
-                let (loss, n) = batch_loss(model, &batch, pass)?;
-                let weight = n as f64 / step_tokens as f64;
-                let value = loss.to_scalar::<f32>()? as f64 * weight;
-                let mut grads = (loss * weight)?.backward()?;
-                ck.merge_into(&mut grads)?;
-                Ok((value, grads))
-            })?;
-            loss_sum += loss;
+            let (loss, n) = batch_loss(self.model, &batch, pass)?;
+            let weight = n as f64 / step_tokens as f64;
+            loss_sum += loss.to_scalar::<f32>()? as f64 * weight;
+            let mut grads = (loss * weight)?.backward()?;
+            ck.merge_into(&mut grads)?;
             p.opt.accumulate(&mut acc, &grads)?;
         }
         if acc.iter().all(Option::is_none) {
